@@ -1,0 +1,179 @@
+//! Finding a `bitcoind` binary, or building one from source.
+//!
+//! Order, as a user expects it (and as the `bitcoind` crate and BDK's testenv do):
+//! `BITCOIND_EXE`, then `bitcoind` on `PATH`, then peglab's cache, then a build from source
+//! into that cache ([`build`]).
+
+mod build;
+mod prerequisites;
+mod source;
+
+use std::{
+    env,
+    ffi::OsString,
+    fmt,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+pub use build::{BuildError, BuildProgress, build_into_cache};
+pub use prerequisites::{Missing, MissingPackages};
+
+/// The environment variable that names an explicit `bitcoind` binary.
+pub const BITCOIND_EXE: &str = "BITCOIND_EXE";
+/// The environment variable that overrides peglab's cache folder.
+pub const PEGLAB_CACHE_DIR: &str = "PEGLAB_CACHE_DIR";
+
+/// A `bitcoind` binary peglab can run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bitcoind {
+    /// Path of the executable.
+    pub exe: PathBuf,
+    /// Where it was found.
+    pub origin: Origin,
+    /// First line of `bitcoind -version`, e.g. `Bitcoin Core daemon version v31.99.0`.
+    pub version: String,
+}
+
+/// Where a [`Bitcoind`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The `BITCOIND_EXE` environment variable.
+    EnvVar,
+    /// `bitcoind` on `PATH`.
+    Path,
+    /// peglab's cache, built earlier.
+    Cache,
+    /// Built from source just now.
+    Built,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::EnvVar => "BITCOIND_EXE",
+            Self::Path => "PATH",
+            Self::Cache => "peglab cache",
+            Self::Built => "built from source just now",
+        })
+    }
+}
+
+/// Why no usable `bitcoind` could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum BitcoindError {
+    /// `BITCOIND_EXE` names something that is not an executable file.
+    #[error(
+        "{BITCOIND_EXE}={} does not name an executable file; point it at a bitcoind binary or unset it",
+        path.display()
+    )]
+    BadEnvVar {
+        /// The value of the variable.
+        path: PathBuf,
+    },
+    /// A binary that does not answer `-version` like Bitcoin Core's `bitcoind`.
+    #[error("{} ({origin}) is not a working bitcoind: {reason}", exe.display())]
+    NotBitcoind {
+        /// The binary.
+        exe: PathBuf,
+        /// Where it was found.
+        origin: Origin,
+        /// What went wrong running `-version`.
+        reason: String,
+    },
+    /// No home or cache folder to keep a build in.
+    #[error("failed to find a cache folder: set {PEGLAB_CACHE_DIR} or HOME")]
+    NoCacheDir,
+    /// Building from source failed.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+/// peglab's cache folder: `PEGLAB_CACHE_DIR`, else the user cache (`~/.cache/peglab`).
+pub fn cache_dir() -> Result<PathBuf, BitcoindError> {
+    if let Some(dir) = env::var_os(PEGLAB_CACHE_DIR).filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    dirs::cache_dir().map(|d| d.join("peglab")).ok_or(BitcoindError::NoCacheDir)
+}
+
+/// Where the from-source build lives in the cache, keyed by the source's version.
+pub fn cached_exe(cache: &Path) -> PathBuf {
+    cache.join("bitcoind").join(source::SOURCE_ID).join("bin").join("bitcoind")
+}
+
+/// Finds a `bitcoind` without building: `BITCOIND_EXE`, `PATH`, then the cache.
+/// `Ok(None)` means there is none and a build is needed.
+pub fn locate() -> Result<Option<Bitcoind>, BitcoindError> {
+    if let Some(path) = env::var_os(BITCOIND_EXE).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        if !is_executable(&path) {
+            return Err(BitcoindError::BadEnvVar { path });
+        }
+        return checked(path, Origin::EnvVar).map(Some);
+    }
+    if let Some(path) = find_on_path("bitcoind") {
+        return checked(path, Origin::Path).map(Some);
+    }
+    let cached = cached_exe(&cache_dir()?);
+    if is_executable(&cached) {
+        return checked(cached, Origin::Cache).map(Some);
+    }
+    Ok(None)
+}
+
+/// Finds a `bitcoind`, building it into the cache when there is none anywhere.
+pub fn find_or_build(progress: &dyn BuildProgress) -> Result<Bitcoind, BitcoindError> {
+    match locate()? {
+        Some(found) => Ok(found),
+        None => build_cached(progress),
+    }
+}
+
+/// Builds `bitcoind` into the cache unless the cache already holds one; ignores
+/// `BITCOIND_EXE` and `PATH`.
+pub fn build_cached(progress: &dyn BuildProgress) -> Result<Bitcoind, BitcoindError> {
+    let cache = cache_dir()?;
+    let exe = cached_exe(&cache);
+    let origin = if is_executable(&exe) {
+        Origin::Cache
+    } else {
+        build_into_cache(&cache, progress)?;
+        Origin::Built
+    };
+    checked(exe, origin)
+}
+
+fn checked(exe: PathBuf, origin: Origin) -> Result<Bitcoind, BitcoindError> {
+    let not_bitcoind =
+        |reason: String| BitcoindError::NotBitcoind { exe: exe.clone(), origin, reason };
+    // Even `-version` writes `settings.json` into the datadir: give it a throwaway one, so
+    // that concurrent checks do not race in (or litter) the user's `~/.bitcoin`.
+    let datadir =
+        tempfile::tempdir().map_err(|e| not_bitcoind(format!("no temporary folder: {e}")))?;
+    let out = Command::new(&exe)
+        .arg(format!("-datadir={}", datadir.path().display()))
+        .arg("-version")
+        .output()
+        .map_err(|e| not_bitcoind(format!("failed to run it: {e}")))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let first = stdout.lines().next().unwrap_or_default().trim().to_owned();
+    if !out.status.success() || !first.contains("Bitcoin Core") {
+        return Err(not_bitcoind(format!(
+            "`-version` exited with {} and printed {first:?} {:?}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(Bitcoind { exe, origin, version: first })
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path: OsString = env::var_os("PATH")?;
+    env::split_paths(&path).map(|dir| dir.join(name)).find(|p| is_executable(p))
+}
+
+pub(crate) fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}

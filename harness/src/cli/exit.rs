@@ -1,0 +1,28 @@
+//! peglab's exit codes, documented in the README.
+
+use std::process::ExitCode;
+
+/// How a `peglab` run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// 0: everything ran and every expectation held.
+    Success,
+    /// 1: the run completed, but some scenario failed an expectation.
+    #[expect(dead_code, reason = "used by `peglab run` (issue 4)")]
+    Failed,
+    /// 2: invalid input: a bad command line or scenario file; nothing ran.
+    InvalidInput,
+    /// 3: the lab itself failed: no bitcoind, a node died, an RPC broke.
+    LabFailed,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(match exit {
+            Exit::Success => 0,
+            Exit::Failed => 1,
+            Exit::InvalidInput => 2,
+            Exit::LabFailed => 3,
+        })
+    }
+}

@@ -1,0 +1,350 @@
+//! [`Chain`] over Bitcoin Core's RPC.
+
+use bitcoin::{
+    Amount, BlockHash, OutPoint, Script, Transaction, Txid, block::Header, consensus,
+    merkle_tree::MerkleBlock,
+};
+use peglab_sim::{BlockRef, Chain, Funding, NodeId, Rejection, TxStatus};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Lab;
+use crate::{
+    error::LabError,
+    node::hex_arg,
+    rpc::{RpcError, code},
+};
+
+/// Blocks mined by [`Chain::advance_time`]: once six of the last eleven blocks carry the new
+/// time, median-time-past has reached it.
+const BLOCKS_TO_MOVE_MTP: u32 = 6;
+
+#[derive(Deserialize)]
+struct HeaderInfo {
+    height: u32,
+    confirmations: i64,
+    time: u64,
+}
+
+#[derive(Deserialize)]
+struct MempoolEntry {
+    ancestorcount: u64,
+}
+
+impl Lab {
+    /// Calls `method`, turning a refusal of the transaction or block into a [`Rejection`].
+    /// `strip` is a prefix Core puts before the reason (`TestBlockValidity failed: `).
+    fn call_or_reject<T: serde::de::DeserializeOwned>(
+        &self,
+        node: NodeId,
+        method: &str,
+        args: &[Value],
+        strip: &str,
+    ) -> Result<Result<T, Rejection>, LabError> {
+        match self.rpc(node)?.call(method, args) {
+            Ok(value) => Ok(Ok(value)),
+            Err(RpcError::Server {
+                code: code::VERIFY_ERROR | code::VERIFY_REJECTED | code::VERIFY_ALREADY_IN_CHAIN,
+                message,
+            }) => Ok(Err(Rejection::parse(message.strip_prefix(strip).unwrap_or(&message)))),
+            Err(source) => Err(LabError::Rpc { node, method: method.to_owned(), source }),
+        }
+    }
+
+    /// A query that answers "not found" with `RPC_INVALID_ADDRESS_OR_KEY` or
+    /// `RPC_INVALID_PARAMETER`: `Ok(None)` then.
+    fn call_optional<T: serde::de::DeserializeOwned>(
+        &self,
+        node: NodeId,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Option<T>, LabError> {
+        match self.rpc(node)?.call(method, args) {
+            Ok(value) => Ok(Some(value)),
+            Err(RpcError::Server {
+                code: code::INVALID_ADDRESS_OR_KEY | code::INVALID_PARAMETER,
+                ..
+            }) => Ok(None),
+            Err(source) => Err(LabError::Rpc { node, method: method.to_owned(), source }),
+        }
+    }
+
+    fn decode_hex<T: consensus::Decodable>(
+        node: NodeId,
+        method: &str,
+        hex: &str,
+    ) -> Result<T, LabError> {
+        consensus::encode::deserialize_hex(hex).map_err(|e| LabError::BadAnswer {
+            node,
+            method: method.to_owned(),
+            detail: e.to_string(),
+        })
+    }
+
+    fn header_info(&self, node: NodeId, hash: BlockHash) -> Result<HeaderInfo, LabError> {
+        self.call(node, "getblockheader", &[json!(hash), json!(true)])
+    }
+
+    /// Submits `tx` to every other node connected to `node`, as P2P relay would (relay
+    /// itself waits on timers that a frozen mock clock never fires).
+    fn relay(&self, node: NodeId, tx: &Transaction) -> Result<(), LabError> {
+        for peer in self.group_of(node).into_iter().filter(|&p| p != node) {
+            // A peer that refuses it (already has it, conflict) keeps its own view.
+            let _ = self.call_or_reject::<Txid>(
+                peer,
+                "sendrawtransaction",
+                &[hex_arg(tx), json!(0)],
+                "",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Mempool transactions of `node` in an order valid for a block (parents first), less
+    /// `exclude` and everything that spends it.
+    fn mempool_without(&self, node: NodeId, exclude: Option<Txid>) -> Result<Vec<Txid>, LabError> {
+        let mut excluded = Vec::new();
+        if let Some(txid) = exclude {
+            excluded.push(txid);
+            let descendants: Option<Vec<Txid>> =
+                self.call_optional(node, "getmempooldescendants", &[json!(txid)])?;
+            excluded.extend(descendants.unwrap_or_default());
+        }
+        let pool: std::collections::BTreeMap<Txid, MempoolEntry> =
+            self.call(node, "getrawmempool", &[json!(true)])?;
+        let mut txs: Vec<(u64, Txid)> = pool
+            .into_iter()
+            .filter(|(txid, _)| !excluded.contains(txid))
+            .map(|(txid, entry)| (entry.ancestorcount, txid))
+            .collect();
+        txs.sort();
+        Ok(txs.into_iter().map(|(_, txid)| txid).collect())
+    }
+}
+
+impl Chain for Lab {
+    type Error = LabError;
+
+    fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn tip(&self, node: NodeId) -> Result<BlockRef, LabError> {
+        let hash: BlockHash = self.call(node, "getbestblockhash", &[])?;
+        let info = self.header_info(node, hash)?;
+        Ok(BlockRef { height: info.height, hash })
+    }
+
+    fn mine(
+        &mut self,
+        node: NodeId,
+        n: u32,
+        to: Option<&Script>,
+    ) -> Result<Vec<BlockHash>, LabError> {
+        match to {
+            Some(script) => self.generate(node, n, script),
+            None => self.mine_to_funder(node, n),
+        }
+    }
+
+    fn mine_block_with(
+        &mut self,
+        node: NodeId,
+        txs: &[Transaction],
+    ) -> Result<Result<BlockHash, Rejection>, LabError> {
+        let desc = format!("raw({})", self.funder.script().to_hex_string());
+        let raw: Vec<Value> = txs.iter().map(hex_arg).collect();
+        let mined: Result<Value, Rejection> = self.call_or_reject(
+            node,
+            "generateblock",
+            &[json!(desc), json!(raw)],
+            "TestBlockValidity failed: ",
+        )?;
+        match mined {
+            Ok(answer) => {
+                let hash = serde_json::from_value(answer["hash"].clone()).map_err(|e| {
+                    LabError::BadAnswer {
+                        node,
+                        method: "generateblock".into(),
+                        detail: e.to_string(),
+                    }
+                })?;
+                self.sync_group(node)?;
+                Ok(Ok(hash))
+            }
+            Err(rejection) => Ok(Err(rejection)),
+        }
+    }
+
+    fn fund(&mut self, node: NodeId, script: &Script, amount: Amount) -> Result<Funding, LabError> {
+        let count = self.nodes.len();
+        let rpc = self.nodes.get(node.0).ok_or(LabError::NoSuchNode { node, count })?.rpc();
+        let tx = self.funder.pay(rpc, node, script.to_owned(), amount)?;
+        let txid = match self.broadcast(node, &tx)? {
+            Ok(txid) => txid,
+            Err(rejection) => {
+                return Err(LabError::BadAnswer {
+                    node,
+                    method: "sendrawtransaction".into(),
+                    detail: format!(
+                        "the node refused the lab's own funding transaction: {rejection}"
+                    ),
+                });
+            }
+        };
+        self.funder.mark_spent(&tx);
+        Ok(Funding { outpoint: OutPoint::new(txid, 0), txout: tx.output[0].clone(), tx })
+    }
+
+    fn broadcast(
+        &mut self,
+        node: NodeId,
+        tx: &Transaction,
+    ) -> Result<Result<Txid, Rejection>, LabError> {
+        // maxfeerate 0: a lab may pay any fee it likes.
+        let sent = self.call_or_reject(node, "sendrawtransaction", &[hex_arg(tx), json!(0)], "")?;
+        if sent.is_ok() {
+            self.relay(node, tx)?;
+        }
+        Ok(sent)
+    }
+
+    fn test_accept(
+        &self,
+        node: NodeId,
+        tx: &Transaction,
+    ) -> Result<Result<(), Rejection>, LabError> {
+        let answer: Vec<Value> =
+            self.call(node, "testmempoolaccept", &[json!([hex_arg(tx)]), json!(0)])?;
+        let verdict = answer.first().ok_or_else(|| LabError::BadAnswer {
+            node,
+            method: "testmempoolaccept".into(),
+            detail: "no result".into(),
+        })?;
+        if verdict["allowed"] == json!(true) {
+            return Ok(Ok(()));
+        }
+        let reason = verdict["reject-reason"].as_str().unwrap_or_default();
+        let message = match verdict["reject-details"].as_str() {
+            Some(details) if !details.is_empty() => details.to_owned(),
+            _ => reason.to_owned(),
+        };
+        Ok(Err(Rejection::parse(&message)))
+    }
+
+    fn tx_status(&self, node: NodeId, txid: Txid) -> Result<TxStatus, LabError> {
+        let Some(tx) =
+            self.call_optional::<Value>(node, "getrawtransaction", &[json!(txid), json!(1)])?
+        else {
+            return Ok(TxStatus::Unknown);
+        };
+        let Some(hash) = tx["blockhash"].as_str() else { return Ok(TxStatus::InMempool) };
+        let hash: BlockHash = hash.parse().map_err(|_| LabError::BadAnswer {
+            node,
+            method: "getrawtransaction".into(),
+            detail: format!("bad block hash {hash}"),
+        })?;
+        let info = self.header_info(node, hash)?;
+        Ok(match u32::try_from(info.confirmations) {
+            Ok(confirmations) if confirmations > 0 => {
+                TxStatus::Confirmed { block: BlockRef { height: info.height, hash }, confirmations }
+            }
+            _ => TxStatus::Unknown,
+        })
+    }
+
+    fn transaction(&self, node: NodeId, txid: Txid) -> Result<Option<Transaction>, LabError> {
+        let hex: Option<String> =
+            self.call_optional(node, "getrawtransaction", &[json!(txid), json!(0)])?;
+        hex.map(|hex| Self::decode_hex(node, "getrawtransaction", &hex)).transpose()
+    }
+
+    fn inclusion_proof(&self, node: NodeId, txid: Txid) -> Result<Option<MerkleBlock>, LabError> {
+        let TxStatus::Confirmed { block, .. } = self.tx_status(node, txid)? else {
+            return Ok(None);
+        };
+        let hex: String = self.call(node, "gettxoutproof", &[json!([txid]), json!(block.hash)])?;
+        Self::decode_hex(node, "gettxoutproof", &hex).map(Some)
+    }
+
+    fn header(&self, node: NodeId, hash: BlockHash) -> Result<Header, LabError> {
+        let hex: String = self.call(node, "getblockheader", &[json!(hash), json!(false)])?;
+        Self::decode_hex(node, "getblockheader", &hex)
+    }
+
+    fn block_at(&self, node: NodeId, height: u32) -> Result<Option<BlockHash>, LabError> {
+        self.call_optional(node, "getblockhash", &[json!(height)])
+    }
+
+    fn median_time_past(&self, node: NodeId) -> Result<u32, LabError> {
+        let info: Value = self.call(node, "getblockchaininfo", &[])?;
+        info["mediantime"].as_u64().and_then(|t| u32::try_from(t).ok()).ok_or_else(|| {
+            LabError::BadAnswer {
+                node,
+                method: "getblockchaininfo".into(),
+                detail: "no mediantime".into(),
+            }
+        })
+    }
+
+    fn advance_time(&mut self, node: NodeId, seconds: u32) -> Result<Vec<BlockHash>, LabError> {
+        self.node(node)?;
+        let tip_time = self.header_info(node, self.tip(node)?.hash)?.time;
+        // Block times never go back, so the clock starts from the tip's time if that is later.
+        self.set_clock(self.clock.max(tip_time) + u64::from(seconds))?;
+        self.mine_to_funder(node, BLOCKS_TO_MOVE_MTP)
+    }
+
+    fn invalidate(&mut self, node: NodeId, hash: BlockHash) -> Result<(), LabError> {
+        self.call::<Value>(node, "invalidateblock", &[json!(hash)]).map(drop)
+    }
+
+    fn reconsider(&mut self, node: NodeId, hash: BlockHash) -> Result<(), LabError> {
+        self.call::<Value>(node, "reconsiderblock", &[json!(hash)]).map(drop)
+    }
+
+    fn reorg(
+        &mut self,
+        node: NodeId,
+        depth: u32,
+        exclude: Option<Txid>,
+    ) -> Result<Vec<BlockHash>, LabError> {
+        let tip = self.tip(node)?;
+        if depth == 0 || depth > tip.height {
+            return Err(LabError::InvalidArgument(format!(
+                "cannot reorg {depth} blocks of a chain {} blocks high",
+                tip.height
+            )));
+        }
+        let first_replaced = self.block_at(node, tip.height - depth + 1)?.ok_or_else(|| {
+            LabError::InvalidArgument(format!("no block at height {}", tip.height - depth + 1))
+        })?;
+        // A later clock makes the new blocks differ from the replaced ones even when they
+        // carry the same transactions.
+        let tip_time = self.header_info(node, tip.hash)?.time;
+        self.set_clock(self.clock.max(tip_time) + 1)?;
+        self.invalidate(node, first_replaced)?;
+        let desc = format!("raw({})", self.funder.script().to_hex_string());
+        let mut branch = Vec::with_capacity(depth as usize + 1);
+        for _ in 0..=depth {
+            let txs = self.mempool_without(node, exclude)?;
+            let mined: Value = self.call(node, "generateblock", &[json!(desc), json!(txs)])?;
+            let hash = serde_json::from_value(mined["hash"].clone()).map_err(|e| {
+                LabError::BadAnswer { node, method: "generateblock".into(), detail: e.to_string() }
+            })?;
+            branch.push(hash);
+        }
+        // The old branch is valid again, just shorter: the node stays on the new one.
+        self.reconsider(node, first_replaced)?;
+        self.sync_group(node)?;
+        Ok(branch)
+    }
+
+    fn partition(&mut self, groups: &[Vec<NodeId>]) -> Result<(), LabError> {
+        self.regroup(groups)
+    }
+
+    fn heal(&mut self) -> Result<(), LabError> {
+        self.connect_all()
+    }
+}

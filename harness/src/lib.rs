@@ -1,0 +1,21 @@
+//! peglab's lab: finds or builds `bitcoind`, runs regtest nodes, and implements
+//! [`peglab_sim::Chain`] over them. The `peglab` binary lives here too.
+//!
+//! Architecture invariant: this crate is the only one that spawns processes, reads environment
+//! variables or talks to a node. Everything it offers the models goes through
+//! [`peglab_sim::Chain`].
+#![warn(missing_docs, clippy::unwrap_used)]
+
+pub mod bitcoind;
+mod error;
+mod funder;
+mod lab;
+mod node;
+mod rpc;
+mod spawn;
+
+pub use error::LabError;
+pub use funder::COINBASE_MATURITY;
+pub use lab::{Lab, LabOptions};
+pub use node::{LAB_EPOCH, Node, NodeOptions};
+pub use rpc::{Rpc, RpcError};

@@ -1,0 +1,259 @@
+//! One regtest `bitcoind` process in a temporary datadir.
+
+use std::{
+    fs,
+    net::{Ipv4Addr, TcpListener},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::{
+    error::LabError,
+    rpc::{Rpc, RpcError, code},
+    spawn::spawn_tied,
+};
+
+/// The clock every lab node starts at (2025-01-01T00:00:00Z), so that block times, block
+/// hashes and txids are the same on every run.
+pub const LAB_EPOCH: u64 = 1_735_689_600;
+
+const RPC_USER: &str = "peglab";
+const RPC_PASSWORD: &str = "peglab";
+const START_ATTEMPTS: usize = 5;
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How to start a node.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// Accept P2P connections on a loopback port (needed to connect nodes to each other).
+    pub p2p: bool,
+    /// The node's clock at start (`-mocktime`).
+    pub mocktime: u64,
+    /// Extra `bitcoind` arguments, after peglab's own (so they can override them).
+    pub extra_args: Vec<String>,
+}
+
+impl Default for NodeOptions {
+    fn default() -> Self {
+        Self { p2p: false, mocktime: LAB_EPOCH, extra_args: Vec::new() }
+    }
+}
+
+/// A running regtest node. Killed when dropped, and when peglab dies.
+///
+/// Its datadir is deleted on drop unless [`Node::keep`] was called, or the drop happens while
+/// the thread panics (a failing test), in which case the path is printed.
+#[derive(Debug)]
+pub struct Node {
+    child: Child,
+    datadir: Option<TempDir>,
+    path: PathBuf,
+    rpc: Rpc,
+    p2p_port: Option<u16>,
+}
+
+impl Node {
+    /// Starts a node and waits until its RPC answers. Retries with fresh ports when the
+    /// chosen ones were taken meanwhile (other processes pick ports at the same time).
+    pub fn start(exe: &Path, options: &NodeOptions) -> Result<Self, LabError> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(exe, options) {
+                Err(LabError::Start { reason, .. })
+                    if attempt < START_ATTEMPTS && reason.contains("Unable to bind") =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_once(exe: &Path, options: &NodeOptions) -> Result<Self, LabError> {
+        let start_error = |reason: String, datadir: &Path| LabError::Start {
+            exe: exe.to_owned(),
+            reason,
+            datadir: datadir.to_owned(),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix("peglab-node-")
+            .tempdir()
+            .map_err(|e| start_error(format!("failed to create a datadir: {e}"), Path::new("-")))?;
+        let path = tmp.path().to_owned();
+        let (child, rpc, p2p_port) = match launch(exe, options, &path) {
+            Ok(launched) => launched,
+            Err(reason) => return Err(start_error(reason, &tmp.keep())),
+        };
+        let mut node = Self { child, datadir: Some(tmp), path, rpc, p2p_port };
+        let chain = match node.wait_ready() {
+            Ok(chain) => chain,
+            Err(reason) => {
+                let datadir = node.keep();
+                return Err(start_error(reason, &datadir));
+            }
+        };
+        if chain != "regtest" {
+            return Err(LabError::NotRegtest { chain });
+        }
+        Ok(node)
+    }
+
+    /// Polls until the RPC answers `getblockchaininfo` (bounded, backing off from 1 ms), and
+    /// returns the chain the node runs. Fails early when the process exits.
+    fn wait_ready(&mut self) -> Result<String, String> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let stderr = fs::read_to_string(self.path.join("stderr.log")).unwrap_or_default();
+                return Err(format!("it exited with {status}: {}", stderr.trim()));
+            }
+            match self.rpc.call::<Value>("getblockchaininfo", &[]) {
+                Ok(info) => return Ok(info["chain"].as_str().unwrap_or_default().to_owned()),
+                Err(RpcError::Server { code: code::IN_WARMUP, .. } | RpcError::Transport(_)) => {}
+                Err(other) => return Err(other.to_string()),
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                return Err(format!("its RPC did not answer within {READY_TIMEOUT:?}"));
+            }
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// The node's JSON-RPC connection.
+    pub fn rpc(&self) -> &Rpc {
+        &self.rpc
+    }
+
+    /// The node's datadir.
+    pub fn datadir(&self) -> &Path {
+        &self.path
+    }
+
+    /// The node's `debug.log`.
+    pub fn debug_log(&self) -> PathBuf {
+        self.path.join("regtest").join("debug.log")
+    }
+
+    /// The process id of the `bitcoind` process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `127.0.0.1:port` where the node accepts P2P connections, if it does.
+    pub fn p2p_addr(&self) -> Option<String> {
+        self.p2p_port.map(|port| format!("127.0.0.1:{port}"))
+    }
+
+    /// Keeps the datadir after the node stops; returns its path.
+    pub fn keep(&mut self) -> PathBuf {
+        if let Some(tmp) = self.datadir.take() {
+            let _ = tmp.keep();
+        }
+        self.path.clone()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() && self.datadir.is_some() {
+            let path = self.keep();
+            eprintln!("peglab: kept the datadir of a node of a failed run: {}", path.display());
+        }
+    }
+}
+
+/// Spawns the process in `datadir`; returns it, its RPC connection and its P2P port.
+fn launch(
+    exe: &Path,
+    options: &NodeOptions,
+    datadir: &Path,
+) -> Result<(Child, Rpc, Option<u16>), String> {
+    let port = || free_port().map_err(|e| format!("failed to pick a port: {e}"));
+    let rpc_port = port()?;
+    let p2p_port = if options.p2p { Some(port()?) } else { None };
+    let stderr_path = datadir.join("stderr.log");
+    let stderr = fs::File::create(&stderr_path)
+        .map_err(|e| format!("failed to create {}: {e}", stderr_path.display()))?;
+    let mut cmd = Command::new(exe);
+    cmd.args(node_args(datadir, rpc_port, p2p_port, options.mocktime))
+        .args(&options.extra_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr);
+    let child = spawn_tied(cmd).map_err(|e| format!("failed to run it: {e}"))?;
+    let rpc = Rpc::new(format!("http://127.0.0.1:{rpc_port}"), RPC_USER, RPC_PASSWORD)
+        .map_err(|e| e.to_string())?;
+    Ok((child, rpc, p2p_port))
+}
+
+fn node_args(datadir: &Path, rpc_port: u16, p2p_port: Option<u16>, mocktime: u64) -> Vec<String> {
+    let mut args = vec![
+        "-regtest".to_owned(),
+        format!("-datadir={}", datadir.display()),
+        "-server=1".to_owned(),
+        format!("-rpcport={rpc_port}"),
+        "-rpcbind=127.0.0.1".to_owned(),
+        "-rpcallowip=127.0.0.1".to_owned(),
+        format!("-rpcuser={RPC_USER}"),
+        format!("-rpcpassword={RPC_PASSWORD}"),
+        "-disablewallet=1".to_owned(),
+        "-txindex=1".to_owned(),
+        // Regtest runs Core's own consistency checks after every block by default; they test
+        // Bitcoin Core, not the scenario, and make mining slower as the chain grows.
+        "-checkblockindex=0".to_owned(),
+        "-checkmempool=0".to_owned(),
+        // Mainnet policy, so that a non-standard transaction is refused as it would be there.
+        "-acceptnonstdtxn=0".to_owned(),
+        format!("-mocktime={mocktime}"),
+        "-printtoconsole=0".to_owned(),
+        "-dnsseed=0".to_owned(),
+        "-fixedseeds=0".to_owned(),
+        "-listenonion=0".to_owned(),
+        "-natpmp=0".to_owned(),
+        "-rpcworkqueue=64".to_owned(),
+    ];
+    match p2p_port {
+        Some(port) => args.extend([
+            "-listen=1".to_owned(),
+            format!("-port={port}"),
+            format!("-bind=127.0.0.1:{port}"),
+            "-whitelist=noban,download,relay,mempool@127.0.0.1".to_owned(),
+        ]),
+        None => args.push("-listen=0".to_owned()),
+    }
+    args
+}
+
+/// A loopback port free at this moment (another process may take it before bitcoind binds
+/// it; [`Node::start`] retries then).
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+/// Calls `method` on `node`'s RPC, mapping failures to [`LabError::Rpc`].
+pub(crate) fn call<T: serde::de::DeserializeOwned>(
+    rpc: &Rpc,
+    node: peglab_sim::NodeId,
+    method: &str,
+    args: &[Value],
+) -> Result<T, LabError> {
+    rpc.call(method, args).map_err(|source| LabError::Rpc {
+        node,
+        method: method.to_owned(),
+        source,
+    })
+}
+
+/// `json!` of a hex-encoded consensus object, for RPC arguments.
+pub(crate) fn hex_arg<T: bitcoin::consensus::Encodable>(value: &T) -> Value {
+    json!(bitcoin::consensus::encode::serialize_hex(value))
+}

@@ -1,0 +1,66 @@
+//! Spawning child processes that die with peglab, even when peglab is killed with SIGKILL.
+//!
+//! On Linux a child asks the kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`).
+//! The kernel ties that to the *thread* that forked the child, so every child is forked by one
+//! long-lived spawner thread: a node started from a short-lived worker thread must not die when
+//! that worker ends.
+
+use std::{
+    io,
+    process::{Child, Command},
+    sync::{OnceLock, mpsc},
+    thread,
+};
+
+struct Request {
+    cmd: Command,
+    reply: mpsc::Sender<io::Result<Child>>,
+}
+
+static SPAWNER: OnceLock<Result<mpsc::Sender<Request>, io::ErrorKind>> = OnceLock::new();
+
+/// Spawns `cmd` so that it dies when this process dies.
+pub(crate) fn spawn_tied(mut cmd: Command) -> io::Result<Child> {
+    tie_to_parent(&mut cmd);
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Request>();
+        thread::Builder::new()
+            .name("peglab-spawner".into())
+            .spawn(move || {
+                for Request { mut cmd, reply } in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .map(|_| tx)
+            .map_err(|e| e.kind())
+    });
+    let spawner = spawner.as_ref().map_err(|kind| io::Error::from(*kind))?;
+    let (reply, answer) = mpsc::channel();
+    spawner
+        .send(Request { cmd, reply })
+        .map_err(|_| io::Error::other("the spawner thread has stopped"))?;
+    answer.recv().map_err(|_| io::Error::other("the spawner thread has stopped"))?
+}
+
+#[cfg(target_os = "linux")]
+fn tie_to_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+    #[expect(unsafe_code, reason = "pre_exec and prctl are the only way to set PR_SET_PDEATHSIG")]
+    // SAFETY: the closure only calls async-signal-safe functions (prctl, getppid, _exit).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may have died between fork and prctl: then nobody would kill us.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn tie_to_parent(_cmd: &mut Command) {}

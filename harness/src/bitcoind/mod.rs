@@ -124,24 +124,11 @@ pub fn locate() -> Result<Option<Bitcoind>, BitcoindError> {
 
 /// Finds a `bitcoind`, building it into the cache when there is none anywhere.
 pub fn find_or_build(progress: &dyn BuildProgress) -> Result<Bitcoind, BitcoindError> {
-    match locate()? {
-        Some(found) => Ok(found),
-        None => build_cached(progress),
+    if let Some(found) = locate()? {
+        return Ok(found);
     }
-}
-
-/// Builds `bitcoind` into the cache unless the cache already holds one; ignores
-/// `BITCOIND_EXE` and `PATH`.
-pub fn build_cached(progress: &dyn BuildProgress) -> Result<Bitcoind, BitcoindError> {
-    let cache = cache_dir()?;
-    let exe = cached_exe(&cache);
-    let origin = if is_executable(&exe) {
-        Origin::Cache
-    } else {
-        build_into_cache(&cache, progress)?;
-        Origin::Built
-    };
-    checked(exe, origin)
+    let exe = build_into_cache(&cache_dir()?, progress)?;
+    checked(exe, Origin::Built)
 }
 
 fn checked(exe: PathBuf, origin: Origin) -> Result<Bitcoind, BitcoindError> {

@@ -6,8 +6,8 @@ use super::{Exit, progress::StderrProgress};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Build bitcoind from source into peglab's cache, unless the cache already holds one.
-    /// Ignores $BITCOIND_EXE and $PATH.
+    /// When no bitcoind is found, build it from source into peglab's cache (several
+    /// minutes, once; safe to run from several processes at a time).
     #[arg(long)]
     build: bool,
 }
@@ -15,7 +15,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> Exit {
     let progress = StderrProgress::new();
     let found: Result<Option<Bitcoind>, BitcoindError> =
-        if args.build { bitcoind::build_cached(&progress).map(Some) } else { bitcoind::locate() };
+        if args.build { bitcoind::find_or_build(&progress).map(Some) } else { bitcoind::locate() };
     drop(progress);
     match found {
         Ok(Some(b)) => {

@@ -22,7 +22,7 @@ enum Command {
     ///
     /// Looks in this order: $BITCOIND_EXE, bitcoind on $PATH, peglab's cache
     /// ($PEGLAB_CACHE_DIR or ~/.cache/peglab). With --build, builds it from source into the
-    /// cache when the cache has none (several minutes, once).
+    /// cache when none is found (several minutes, once).
     Bitcoind(bitcoind_cmd::Args),
 }
 

@@ -1,0 +1,27 @@
+# peglab's recipes: what people and CI run. `just --list` shows them.
+
+peglab := "cargo run --quiet --bin peglab --"
+
+# List the recipes.
+default:
+    @just --list
+
+# Show the bitcoind in use, building it from source into the cache if there is none (once).
+bitcoind:
+    {{peglab}} bitcoind --build
+
+# Run the tests: unit tests, the harness against real regtest nodes, the CLI.
+test: bitcoind
+    cargo nextest run --workspace --no-fail-fast
+
+# Formatting and lints, as CI checks them.
+check:
+    cargo fmt --check
+    cargo clippy --all-targets -- -D warnings
+
+# Node start-to-ready and cost per mined block, through the harness and bare.
+bench: bitcoind
+    cargo bench -p peglab-harness --bench node
+
+# Everything CI runs.
+ci: check test

@@ -13,6 +13,7 @@ mod lab;
 mod node;
 mod rpc;
 mod spawn;
+pub mod suite;
 
 pub use error::LabError;
 pub use funder::COINBASE_MATURITY;

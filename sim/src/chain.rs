@@ -136,6 +136,9 @@ pub trait Chain {
     fn inclusion_proof(&self, node: NodeId, txid: Txid)
     -> Result<Option<MerkleBlock>, Self::Error>;
 
+    /// A block the node knows.
+    fn block(&self, node: NodeId, hash: BlockHash) -> Result<bitcoin::Block, Self::Error>;
+
     /// The header of a block the node knows.
     fn header(&self, node: NodeId, hash: BlockHash) -> Result<Header, Self::Error>;
 

@@ -6,7 +6,11 @@
 #![warn(missing_docs, clippy::unwrap_used)]
 
 pub mod chain;
+pub mod derive;
+mod pegs;
 pub mod reject;
+pub mod run;
+pub mod scenario;
 
 pub use chain::{BlockRef, Chain, Funding, NodeId, TxStatus};
 pub use reject::{RejectReason, Rejection};

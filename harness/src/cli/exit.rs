@@ -8,7 +8,6 @@ pub(crate) enum Exit {
     /// 0: everything ran and every expectation held.
     Success,
     /// 1: the run completed, but some scenario failed an expectation.
-    #[expect(dead_code, reason = "used by `peglab run` (issue 4)")]
     Failed,
     /// 2: invalid input: a bad command line or scenario file; nothing ran.
     InvalidInput,

@@ -1,14 +1,20 @@
 //! The `peglab` command line.
 
 mod bitcoind_cmd;
+mod check_cmd;
 mod exit;
+mod new_cmd;
 mod progress;
+mod render;
+mod run_cmd;
 
 use clap::{Parser, Subcommand};
 
 pub(crate) use exit::Exit;
 
 /// peglab: a regtest lab for Bitcoin peg mechanisms.
+///
+/// Exit codes: 0 all passed, 1 some scenario failed, 2 invalid input, 3 the lab failed.
 #[derive(Debug, Parser)]
 #[command(name = "peglab", version, about, long_about = None)]
 struct Cli {
@@ -24,6 +30,16 @@ enum Command {
     /// ($PEGLAB_CACHE_DIR or ~/.cache/peglab). With --build, builds it from source into the
     /// cache when none is found (several minutes, once).
     Bitcoind(bitcoind_cmd::Args),
+    /// Run scenario files (or folders of them), each on its own regtest node.
+    Run(run_cmd::Args),
+    /// Validate scenario files without starting a node.
+    Check(check_cmd::Args),
+    /// Show scenarios and their steps.
+    List(check_cmd::Args),
+    /// Print, as JSON, every script, descriptor, address and spend path a file defines.
+    Derive(check_cmd::Args),
+    /// Print a commented starter scenario.
+    New(new_cmd::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -37,5 +53,10 @@ pub(crate) fn run() -> Exit {
     };
     match cli.command {
         Command::Bitcoind(args) => bitcoind_cmd::run(&args),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Check(args) => check_cmd::check(&args),
+        Command::List(args) => check_cmd::list(&args),
+        Command::Derive(args) => check_cmd::derive(&args),
+        Command::New(args) => new_cmd::run(&args),
     }
 }

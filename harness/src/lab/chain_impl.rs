@@ -267,6 +267,11 @@ impl Chain for Lab {
         Self::decode_hex(node, "gettxoutproof", &hex).map(Some)
     }
 
+    fn block(&self, node: NodeId, hash: BlockHash) -> Result<bitcoin::Block, LabError> {
+        let hex: String = self.call(node, "getblock", &[json!(hash), json!(0)])?;
+        Self::decode_hex(node, "getblock", &hex)
+    }
+
     fn header(&self, node: NodeId, hash: BlockHash) -> Result<Header, LabError> {
         let hex: String = self.call(node, "getblockheader", &[json!(hash), json!(false)])?;
         Self::decode_hex(node, "getblockheader", &hex)

@@ -1,0 +1,83 @@
+//! `peglab check` (validate without a node), `peglab list` (scenarios and their steps) and
+//! `peglab derive` (scripts, descriptors, addresses and spend paths as JSON).
+
+use std::path::PathBuf;
+
+use peglab_harness::suite;
+use peglab_sim::scenario::Scenario;
+
+use super::Exit;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Scenario files or folders.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Exit> {
+    let files = suite::discover(paths).map_err(|e| {
+        eprintln!("peglab: {e}");
+        Exit::InvalidInput
+    })?;
+    // Files named directly are checked even inside an `invalid/` folder.
+    let (scenarios, problems) = suite::load_all(&files, None);
+    if problems.is_empty() {
+        return Ok(scenarios);
+    }
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    eprintln!("peglab: {} problem(s) in {} file(s)", problems.len(), count_files(&problems));
+    Err(Exit::InvalidInput)
+}
+
+fn count_files(problems: &[peglab_sim::scenario::Diagnostic]) -> usize {
+    let mut files: Vec<&str> = problems.iter().map(|p| p.file.as_str()).collect();
+    files.dedup();
+    files.len()
+}
+
+pub(crate) fn check(args: &Args) -> Exit {
+    match load(&args.paths) {
+        Ok(scenarios) => {
+            println!("{} scenario(s) valid", scenarios.len());
+            Exit::Success
+        }
+        Err(exit) => exit,
+    }
+}
+
+pub(crate) fn list(args: &Args) -> Exit {
+    match load(&args.paths) {
+        Ok(scenarios) => {
+            for s in scenarios {
+                println!("{} ({}, seed {:?})", s.name, s.file, s.seed);
+                for step in &s.steps {
+                    let name =
+                        step.action.tx_name().map(|n| format!(" -> {n}")).unwrap_or_default();
+                    println!(
+                        "  {:>3}. line {:<4} {}{name}",
+                        step.index,
+                        step.line,
+                        step.action.keyword()
+                    );
+                }
+            }
+            Exit::Success
+        }
+        Err(exit) => exit,
+    }
+}
+
+pub(crate) fn derive(args: &Args) -> Exit {
+    match load(&args.paths) {
+        Ok(scenarios) => {
+            let all: Vec<_> = scenarios.iter().map(peglab_sim::derive::derive).collect();
+            let value = if all.len() == 1 { all[0].clone() } else { serde_json::Value::Array(all) };
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            Exit::Success
+        }
+        Err(exit) => exit,
+    }
+}

@@ -1,0 +1,142 @@
+//! Finding scenario files, loading them, and running them: each on a lab of its own, several
+//! at a time.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    sync::{Mutex, mpsc},
+    thread,
+    time::Instant,
+};
+
+use peglab_sim::{
+    run::{Report, run},
+    scenario::{self, Diagnostic, Scenario},
+};
+
+use crate::lab::{Lab, LabOptions};
+
+/// Folders with this name hold deliberately broken files; a folder walk skips them.
+pub const INVALID_DIR: &str = "invalid";
+
+/// Every `.toml` file named or under a named folder, sorted; folders called `invalid` are
+/// skipped unless named directly.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut files)
+                .map_err(|e| format!("failed to read {}: {e}", path.display()))?;
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(format!("{}: no such file or folder", path.display()));
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != INVALID_DIR) {
+                walk(&path, files)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads and validates every file; all problems of all files come back together.
+pub fn load_all(files: &[PathBuf], seed: Option<&str>) -> (Vec<Scenario>, Vec<Diagnostic>) {
+    let mut scenarios = Vec::new();
+    let mut problems = Vec::new();
+    for file in files {
+        let name = file.display().to_string();
+        match fs::read_to_string(file) {
+            Ok(text) => match scenario::load(&name, &text, seed) {
+                Ok(s) => scenarios.push(s),
+                Err(mut p) => problems.append(&mut p),
+            },
+            Err(e) => problems.push(Diagnostic {
+                file: name,
+                line: 0,
+                column: 0,
+                key_path: String::new(),
+                message: format!("failed to read: {e}"),
+                help: None,
+            }),
+        }
+    }
+    (scenarios, problems)
+}
+
+/// One scenario's run: its report and, when kept, its nodes' datadirs.
+#[derive(Debug)]
+pub struct Finished {
+    /// The report.
+    pub report: Report,
+    /// Datadirs kept (failed runs, or `keep`).
+    pub kept: Vec<PathBuf>,
+}
+
+/// Runs one scenario on a lab of its own. A failed scenario keeps its datadirs.
+pub fn run_one(exe: &Path, scenario: &Scenario, keep: bool) -> Finished {
+    let started = Instant::now();
+    let options = LabOptions { nodes: scenario.nodes, ..LabOptions::default() };
+    let mut report;
+    let mut kept = Vec::new();
+    match Lab::start(exe, &options) {
+        Ok(mut lab) => {
+            report = run(scenario, &mut lab);
+            if keep || !report.passed {
+                kept = lab.keep();
+            }
+        }
+        Err(e) => report = Report::failed(scenario, format!("failed to start the lab: {e}")),
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Finished { report, kept }
+}
+
+/// Runs scenarios on `jobs` threads, calling `done` as each finishes; returns them in input
+/// order.
+pub fn run_all(
+    exe: &Path,
+    scenarios: &[Scenario],
+    jobs: usize,
+    keep: bool,
+    done: &(dyn Fn(&Finished) + Sync),
+) -> Vec<Finished> {
+    let next = Mutex::new(0usize);
+    let (tx, rx) = mpsc::channel();
+    thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, scenarios.len().max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            s.spawn(move || {
+                loop {
+                    let i = {
+                        let mut n = next.lock().unwrap_or_else(|p| p.into_inner());
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    let Some(scenario) = scenarios.get(i) else { break };
+                    let finished = run_one(exe, scenario, keep);
+                    done(&finished);
+                    let _ = tx.send((i, finished));
+                }
+            });
+        }
+    });
+    drop(tx);
+    let mut all: Vec<(usize, Finished)> = rx.into_iter().collect();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, f)| f).collect()
+}

@@ -1,0 +1,3 @@
+//! The peg mechanisms peglab models. Each builds its scripts exactly and spends them for real.
+
+pub(crate) mod multisig;

@@ -1,0 +1,93 @@
+//! Checking a step's expectations against what happened.
+
+use bitcoin::{Amount, Transaction};
+
+use super::{ExpectationReport, Outcome, Run, RunError};
+use crate::{
+    Chain,
+    scenario::{Expectation, Step},
+};
+
+impl<C: Chain> Run<'_, C> {
+    pub(crate) fn check(
+        &mut self,
+        step: &Step,
+        outcome: &Outcome,
+    ) -> Result<Vec<ExpectationReport>, RunError<C::Error>> {
+        let mut reports = Vec::new();
+        let states_outcome = step.expect.iter().any(|e| {
+            matches!(e, Expectation::Accepted | Expectation::Rejected(_) | Expectation::Stalled(_))
+        });
+        // A step that makes a transaction and says nothing about it must succeed.
+        if step.action.tx_name().is_some() && !states_outcome {
+            reports.push(report(
+                "accepted (implied)".into(),
+                describe(outcome),
+                matches!(outcome, Outcome::Accepted),
+            ));
+        }
+        for expectation in &step.expect {
+            reports.push(self.check_one(step, expectation, outcome)?);
+        }
+        Ok(reports)
+    }
+
+    fn check_one(
+        &mut self,
+        step: &Step,
+        expectation: &Expectation,
+        outcome: &Outcome,
+    ) -> Result<ExpectationReport, RunError<C::Error>> {
+        let node = step.node;
+        Ok(match expectation {
+            Expectation::Accepted => {
+                report("accepted".into(), describe(outcome), matches!(outcome, Outcome::Accepted))
+            }
+            Expectation::Rejected(reason) => {
+                let held = matches!(outcome, Outcome::Rejected(r) if r.reason.matches(reason));
+                report(format!("rejected: {reason}"), describe(outcome), held)
+            }
+            Expectation::Stalled(code) => {
+                let held = matches!(outcome, Outcome::Stalled { code: c, .. } if c == code);
+                report(format!("stalled: {code}"), describe(outcome), held)
+            }
+            Expectation::Confirmations { tx, count } => {
+                let txid = self.txs.get(tx).map(Transaction::compute_txid);
+                let actual = match txid {
+                    Some(txid) => {
+                        self.chain.tx_status(node, txid).map_err(RunError::Chain)?.confirmations()
+                    }
+                    None => 0,
+                };
+                report(
+                    format!("{tx}: {count} confirmation(s)"),
+                    format!("{actual}"),
+                    actual == *count,
+                )
+            }
+            Expectation::Balance { actor, amount } => {
+                let wallet = self.wallets.get_mut(actor).expect("validated user");
+                wallet.sync(&*self.chain, node)?;
+                let actual = wallet.balance();
+                report(format!("{actor} holds {amount}"), format!("{actual}"), actual == *amount)
+            }
+            Expectation::PegBalance { peg, amount } => {
+                let actual: Amount = self.pegs[peg].deposits.iter().map(|(_, _, v)| *v).sum();
+                report(format!("{peg} holds {amount}"), format!("{actual}"), actual == *amount)
+            }
+        })
+    }
+}
+
+fn report(expected: String, actual: String, held: bool) -> ExpectationReport {
+    ExpectationReport { expected, actual, held }
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::None => "no transaction".into(),
+        Outcome::Accepted => "accepted".into(),
+        Outcome::Rejected(r) => format!("rejected: {}", r.message),
+        Outcome::Stalled { code, why } => format!("stalled ({code}): {why}"),
+    }
+}

@@ -1,0 +1,198 @@
+//! The step interpreter: runs a [`Scenario`] against a [`Chain`] and reports.
+//!
+//! An unmet expectation is a result in the [`Report`], not an error; `Err` is for the lab
+//! itself failing.
+
+mod expect;
+mod keys;
+mod report;
+mod steps;
+mod wallet;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bitcoin::{
+    Amount, OutPoint, PublicKey, Transaction,
+    hashes::{Hash, sha256},
+    secp256k1::{All, Secp256k1, SecretKey},
+};
+
+pub use report::{ExpectationReport, Report, StepReport, TxReport};
+
+use crate::{
+    Chain, NodeId, Rejection,
+    pegs::multisig::Multisig,
+    scenario::{PegKind, Role, Scenario},
+};
+use wallet::UserWallet;
+
+/// Why a run could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError<E: std::error::Error + 'static> {
+    /// The chain (the lab) failed.
+    #[error(transparent)]
+    Chain(E),
+    /// A wallet failed in a way that is not the scenario's doing.
+    #[error("wallet failed: {0}")]
+    Wallet(String),
+}
+
+/// How a transaction-making step ended.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    /// No transaction was involved.
+    None,
+    /// Bitcoin Core accepted it.
+    Accepted,
+    /// Bitcoin Core refused it.
+    Rejected(Rejection),
+    /// It could not be made; the code says why (`quorum`, `insufficient-funds`).
+    Stalled { code: &'static str, why: String },
+}
+
+/// A peg's modelled state.
+#[derive(Debug)]
+pub(crate) struct PegState {
+    pub(crate) multisig: Multisig,
+    pub(crate) signers: Vec<String>,
+    /// Deposits the peg holds: name, outpoint, value.
+    pub(crate) deposits: Vec<(String, OutPoint, Amount)>,
+}
+
+/// Everything a run keeps between steps.
+pub(crate) struct Run<'a, C: Chain> {
+    pub(crate) scenario: &'a Scenario,
+    pub(crate) chain: &'a mut C,
+    pub(crate) secp: Secp256k1<All>,
+    pub(crate) wallets: BTreeMap<String, UserWallet>,
+    pub(crate) signers: BTreeMap<String, (PublicKey, Option<SecretKey>)>,
+    pub(crate) offline: BTreeSet<String>,
+    pub(crate) pegs: BTreeMap<String, PegState>,
+    pub(crate) txs: BTreeMap<String, Transaction>,
+    /// A counter for "last seen" times of unconfirmed transactions.
+    pub(crate) seen: u64,
+}
+
+/// Runs `scenario` on `chain`. Lab failures end the run early and are reported in
+/// [`Report::error`], with the steps so far.
+pub fn run<C: Chain>(scenario: &Scenario, chain: &mut C) -> Report {
+    let mut report = Report::failed(scenario, String::new());
+    report.error = None;
+    let mut run = match Run::setup(scenario, chain) {
+        Ok(run) => run,
+        Err(e) => return Report::failed(scenario, format!("failed to set up the scenario: {e}")),
+    };
+    for step in &scenario.steps {
+        match run.step(step) {
+            Ok(step_report) => report.steps.push(step_report),
+            Err(e) => {
+                report.error = Some(format!("step {} (line {}): {e}", step.index, step.line));
+                return report;
+            }
+        }
+    }
+    report.passed = report.steps.iter().all(|s| s.passed);
+    report
+}
+
+impl<'a, C: Chain> Run<'a, C> {
+    fn setup(scenario: &'a Scenario, chain: &'a mut C) -> Result<Self, RunError<C::Error>> {
+        let secp = Secp256k1::new();
+        let mut signers = BTreeMap::new();
+        let mut wallets = BTreeMap::new();
+        for actor in &scenario.actors {
+            match actor.role {
+                Role::Signer => {
+                    let pk = keys::public_key(&secp, &scenario.seed, actor);
+                    signers
+                        .insert(actor.name.clone(), (pk, keys::secret_key(&scenario.seed, actor)));
+                }
+                Role::User { .. } => {
+                    let rng_seed = sha256::Hash::hash(
+                        format!("peglab/v1/rng/{}/{}", scenario.seed, actor.name).as_bytes(),
+                    );
+                    let wallet = UserWallet::new(
+                        keys::wallet_master(&scenario.seed, &actor.name),
+                        rng_seed.to_byte_array(),
+                    )
+                    .map_err(RunError::Wallet)?;
+                    wallets.insert(actor.name.clone(), wallet);
+                }
+            }
+        }
+        let mut pegs = BTreeMap::new();
+        for peg in &scenario.pegs {
+            let PegKind::Multisig(params) = &peg.kind;
+            let keys = params.signers.iter().map(|s| signers[s].0).collect();
+            pegs.insert(
+                peg.name.clone(),
+                PegState {
+                    multisig: Multisig::new(params, keys),
+                    signers: params.signers.clone(),
+                    deposits: Vec::new(),
+                },
+            );
+        }
+        let mut run = Self {
+            scenario,
+            chain,
+            secp,
+            wallets,
+            signers,
+            offline: BTreeSet::new(),
+            pegs,
+            txs: BTreeMap::new(),
+            seen: 0,
+        };
+        run.fund_users()?;
+        Ok(run)
+    }
+
+    /// Pays each user's starting funds from the lab's coins and confirms them.
+    fn fund_users(&mut self) -> Result<(), RunError<C::Error>> {
+        let mut funded = false;
+        for actor in &self.scenario.actors {
+            if let Role::User { funds } = actor.role
+                && funds > Amount::ZERO
+            {
+                let wallet = self.wallets.get_mut(&actor.name).expect("every user has a wallet");
+                let script = wallet.next_script();
+                self.chain.fund(NodeId::FIRST, &script, funds).map_err(RunError::Chain)?;
+                funded = true;
+            }
+        }
+        if funded {
+            self.chain.mine(NodeId::FIRST, 1, None).map_err(RunError::Chain)?;
+        }
+        Ok(())
+    }
+}
+
+/// Signer public keys and users' public receive descriptors, as a run derives them.
+pub(crate) fn keys_for_derive(
+    secp: &Secp256k1<All>,
+    scenario: &Scenario,
+) -> (BTreeMap<String, PublicKey>, BTreeMap<String, String>) {
+    let mut signers = BTreeMap::new();
+    let mut users = BTreeMap::new();
+    for actor in &scenario.actors {
+        match actor.role {
+            Role::Signer => {
+                signers.insert(actor.name.clone(), keys::public_key(secp, &scenario.seed, actor));
+            }
+            Role::User { .. } => {
+                let (receive, _) =
+                    keys::wallet_descriptors(&keys::wallet_master(&scenario.seed, &actor.name));
+                let public = bdk_wallet::descriptor::IntoWalletDescriptor::into_wallet_descriptor(
+                    receive.as_str(),
+                    secp,
+                    bitcoin::NetworkKind::Test,
+                )
+                .map(|(d, _)| d.to_string())
+                .unwrap_or_default();
+                users.insert(actor.name.clone(), public);
+            }
+        }
+    }
+    (signers, users)
+}

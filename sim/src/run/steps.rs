@@ -1,0 +1,261 @@
+//! Executing one step against the chain.
+
+use bitcoin::{Amount, OutPoint, ScriptBuf, Transaction};
+
+use super::{Outcome, Run, RunError, StepReport, TxReport};
+use crate::{
+    Chain, NodeId,
+    scenario::{Action, Destination, Step},
+};
+
+impl<C: Chain> Run<'_, C> {
+    pub(crate) fn step(&mut self, step: &Step) -> Result<StepReport, RunError<C::Error>> {
+        let node = step.node;
+        let mut model = Vec::new();
+        let mut made: Option<(String, Transaction, Option<Amount>)> = None;
+        let chain_err = RunError::Chain;
+        let (action, outcome) = match &step.action {
+            Action::Mine(n) => {
+                self.chain.mine(node, *n, None).map_err(chain_err)?;
+                (format!("mine {n} block(s) on node {}", node.0), Outcome::None)
+            }
+            Action::AdvanceTime(secs) => {
+                self.chain.advance_time(node, *secs).map_err(chain_err)?;
+                (format!("advance time by {secs} s (and mine 6 blocks)"), Outcome::None)
+            }
+            Action::Reorg { depth, without } => {
+                let txid =
+                    without.as_ref().and_then(|n| self.txs.get(n)).map(Transaction::compute_txid);
+                self.chain.reorg(node, *depth, txid).map_err(chain_err)?;
+                let what = without.as_ref().map(|n| format!(" without {n}")).unwrap_or_default();
+                (format!("reorg the last {depth} block(s){what}"), Outcome::None)
+            }
+            Action::Partition(groups) => {
+                self.chain.partition(groups).map_err(chain_err)?;
+                let text: Vec<String> = groups
+                    .iter()
+                    .map(|g| {
+                        format!(
+                            "[{}]",
+                            g.iter().map(|n| n.0.to_string()).collect::<Vec<_>>().join(", ")
+                        )
+                    })
+                    .collect();
+                (format!("partition nodes into {}", text.join(" ")), Outcome::None)
+            }
+            Action::Heal => {
+                self.chain.heal().map_err(chain_err)?;
+                ("heal the partition".to_owned(), Outcome::None)
+            }
+            Action::Offline(who) => {
+                self.offline.extend(who.iter().cloned());
+                (format!("{} go offline", who.join(", ")), Outcome::None)
+            }
+            Action::Online(who) => {
+                for w in who {
+                    self.offline.remove(w);
+                }
+                (format!("{} come online", who.join(", ")), Outcome::None)
+            }
+            Action::Pay { from, to, amount, name } => {
+                let script = self.destination_script(to);
+                let outcome = self.user_pays(node, from, script, *amount, name, &mut made)?;
+                (format!("{from} pays {amount} to {}", describe(to)), outcome)
+            }
+            Action::Deposit { peg, from, amount, name } => {
+                let script = self.pegs[peg].multisig.script_pubkey();
+                let outcome =
+                    self.user_pays(node, from, script.clone(), *amount, name, &mut made)?;
+                if let (Outcome::Accepted, Some((_, tx, _))) = (&outcome, &made) {
+                    let txid = tx.compute_txid();
+                    if let Some(vout) = tx.output.iter().position(|o| o.script_pubkey == script) {
+                        let state = self.pegs.get_mut(peg).expect("validated peg");
+                        state.deposits.push((
+                            name.clone(),
+                            OutPoint::new(txid, vout as u32),
+                            *amount,
+                        ));
+                        model.push(format!("{peg} holds deposit {name} ({amount})"));
+                    }
+                }
+                (format!("{from} deposits {amount} into {peg}"), outcome)
+            }
+            Action::Spend { peg, deposit, signers, to, name } => {
+                let script = self.destination_script(to);
+                let outcome =
+                    self.spend(node, peg, deposit, signers, script, name, &mut made, &mut model)?;
+                (
+                    format!(
+                        "{} sign a spend of {deposit} from {peg} to {}",
+                        signers.join(", "),
+                        describe(to)
+                    ),
+                    outcome,
+                )
+            }
+            Action::Check => ("check".to_owned(), Outcome::None),
+        };
+        let core = match &outcome {
+            Outcome::Accepted => Some("accepted".to_owned()),
+            Outcome::Rejected(r) => Some(r.message.clone()),
+            Outcome::None | Outcome::Stalled { .. } => None,
+        };
+        if let Outcome::Stalled { why, .. } = &outcome {
+            model.push(format!("stalled: {why}"));
+        }
+        let transactions = made
+            .iter()
+            .map(|(name, tx, fee)| TxReport {
+                name: name.clone(),
+                txid: tx.compute_txid().to_string(),
+                vsize: tx.vsize() as u64,
+                fee_sat: fee.map(Amount::to_sat),
+            })
+            .collect();
+        let expectations = self.check(step, &outcome)?;
+        Ok(StepReport {
+            index: step.index,
+            line: step.line,
+            action,
+            note: step.note.clone(),
+            transactions,
+            core,
+            model,
+            passed: expectations.iter().all(|e| e.held),
+            expectations,
+        })
+    }
+
+    fn destination_script(&mut self, to: &Destination) -> ScriptBuf {
+        match to {
+            Destination::Address(a) => a.script_pubkey(),
+            Destination::Actor(name) => match self.wallets.get_mut(name) {
+                Some(wallet) => wallet.next_script(),
+                None => {
+                    let pk = self.signers[name].0;
+                    ScriptBuf::new_p2wpkh(&pk.wpubkey_hash().expect("signer keys are compressed"))
+                }
+            },
+        }
+    }
+
+    /// A user's wallet builds, signs and broadcasts a payment.
+    fn user_pays(
+        &mut self,
+        node: NodeId,
+        from: &str,
+        script: ScriptBuf,
+        amount: Amount,
+        name: &str,
+        made: &mut Option<(String, Transaction, Option<Amount>)>,
+    ) -> Result<Outcome, RunError<C::Error>> {
+        let wallet = self.wallets.get_mut(from).expect("validated user");
+        wallet.sync(&*self.chain, node)?;
+        let tx = match wallet.pay(script, amount) {
+            Ok(tx) => tx,
+            Err(why) => return Ok(Outcome::Stalled { code: "insufficient-funds", why }),
+        };
+        let fee = self.fee_of(&tx);
+        *made = Some((name.to_owned(), tx.clone(), fee));
+        self.broadcast(node, name, tx)
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; the arguments are the step's fields"
+    )]
+    fn spend(
+        &mut self,
+        node: NodeId,
+        peg: &str,
+        deposit: &str,
+        signers: &[String],
+        to: ScriptBuf,
+        name: &str,
+        made: &mut Option<(String, Transaction, Option<Amount>)>,
+        model: &mut Vec<String>,
+    ) -> Result<Outcome, RunError<C::Error>> {
+        let state = &self.pegs[peg];
+        let Some((_, outpoint, value)) =
+            state.deposits.iter().find(|(n, _, _)| n == deposit).cloned()
+        else {
+            return Ok(Outcome::Stalled {
+                code: "no-deposit",
+                why: format!("{peg} holds no deposit {deposit}"),
+            });
+        };
+        let (mut keys, mut unable) = (Vec::new(), Vec::new());
+        for s in signers {
+            match (&self.signers[s].1, self.offline.contains(s)) {
+                (Some(sk), false) => keys.push(*sk),
+                (_, true) => unable.push(format!("{s} is offline")),
+                (None, false) => unable.push(format!("{s} has no secret key in the scenario")),
+            }
+        }
+        let threshold = state.multisig.threshold;
+        if !unable.is_empty() && keys.len() < threshold {
+            return Ok(Outcome::Stalled {
+                code: "quorum",
+                why: format!(
+                    "{threshold} signatures needed, {} available ({})",
+                    keys.len(),
+                    unable.join(", ")
+                ),
+            });
+        }
+        let tx = state.multisig.spend(&self.secp, outpoint, value, to, &keys);
+        model.push(format!(
+            "{} of {} signature(s) on a {threshold}-of-{} script",
+            keys.len(),
+            signers.len(),
+            state.signers.len()
+        ));
+        let fee = value.checked_sub(tx.output.iter().map(|o| o.value).sum());
+        *made = Some((name.to_owned(), tx.clone(), fee));
+        let outcome = self.broadcast(node, name, tx)?;
+        if matches!(outcome, Outcome::Accepted) {
+            let state = self.pegs.get_mut(peg).expect("validated peg");
+            state.deposits.retain(|(n, _, _)| n != deposit);
+            model.push(format!("{peg} no longer holds {deposit}"));
+        }
+        Ok(outcome)
+    }
+
+    fn broadcast(
+        &mut self,
+        node: NodeId,
+        name: &str,
+        tx: Transaction,
+    ) -> Result<Outcome, RunError<C::Error>> {
+        let verdict = self.chain.broadcast(node, &tx).map_err(RunError::Chain)?;
+        self.txs.insert(name.to_owned(), tx.clone());
+        Ok(match verdict {
+            Ok(_) => {
+                self.seen += 1;
+                for wallet in self.wallets.values_mut() {
+                    wallet.saw(&tx, self.seen);
+                }
+                Outcome::Accepted
+            }
+            Err(rejection) => Outcome::Rejected(rejection),
+        })
+    }
+
+    /// The fee of a transaction whose inputs are known named transactions or chain outputs.
+    fn fee_of(&self, tx: &Transaction) -> Option<Amount> {
+        let mut input = Amount::ZERO;
+        for i in &tx.input {
+            let prev =
+                self.chain.transaction(NodeId::FIRST, i.previous_output.txid).ok().flatten()?;
+            input += prev.output.get(i.previous_output.vout as usize)?.value;
+        }
+        input.checked_sub(tx.output.iter().map(|o| o.value).sum())
+    }
+}
+
+fn describe(to: &Destination) -> String {
+    match to {
+        Destination::Actor(name) => name.clone(),
+        Destination::Address(a) => a.to_string(),
+    }
+}

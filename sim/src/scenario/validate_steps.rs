@@ -1,0 +1,358 @@
+//! Validating steps and their expectations: one action per step, every name defined before
+//! it is used.
+
+use std::str::FromStr;
+
+use bitcoin::{Address, Network};
+
+use super::{diagnostic::suggest, model::*, raw::*, spans::Seg, validate::Validator};
+use crate::NodeId;
+
+fn key(k: &str) -> Seg {
+    Seg::Key(k.to_owned())
+}
+
+/// Names of transactions defined so far, with the peg of deposits.
+#[derive(Default)]
+struct Names {
+    txs: Vec<String>,
+    deposits: Vec<(String, String)>,
+}
+
+impl Validator<'_> {
+    pub(crate) fn steps(
+        &mut self,
+        raw: &[RawStep],
+        actors: &[Actor],
+        pegs: &[Peg],
+        nodes: usize,
+    ) -> Vec<Step> {
+        let mut names = Names::default();
+        let mut steps = Vec::new();
+        for (i, s) in raw.iter().enumerate() {
+            let base = vec![key("step"), Seg::Index(i)];
+            let at = |k: &str| {
+                let mut p = base.clone();
+                p.push(key(k));
+                p
+            };
+            let line = self
+                .source
+                .line_col(super::spans::span_of(self.root, &base).map_or(0, |r| r.start))
+                .0;
+            let present: Vec<&str> = [
+                ("mine", s.mine.is_some()),
+                ("advance_time", s.advance_time.is_some()),
+                ("reorg", s.reorg.is_some()),
+                ("partition", s.partition.is_some()),
+                ("heal", s.heal.is_some()),
+                ("offline", s.offline.is_some()),
+                ("online", s.online.is_some()),
+                ("pay", s.pay.is_some()),
+                ("deposit", s.deposit.is_some()),
+                ("spend", s.spend.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(k, on)| on.then_some(k))
+            .collect();
+            if present.len() > 1 {
+                self.report(
+                    &base,
+                    format!("a step does one thing; this one has {}", present.join(" and ")),
+                    None,
+                );
+                continue;
+            }
+            if present.is_empty() && s.expect.is_none() {
+                self.report(
+                    &base,
+                    "an empty step: give it an action (`mine`, `pay`, ...) or an `expect`",
+                    None,
+                );
+                continue;
+            }
+            let node = s.node.unwrap_or(0);
+            if node >= nodes {
+                self.report(&at("node"), format!("node {node} does not exist: the scenario runs {nodes} node(s), numbered from 0"), None);
+            }
+            let default_name = |kw: &str, given: &Option<String>| {
+                given.clone().unwrap_or_else(|| format!("{kw}:{}", i + 1))
+            };
+            let action = match present.first().copied() {
+                None => Action::Check,
+                Some("mine") => Action::Mine(s.mine.unwrap_or_default()),
+                Some("advance_time") => {
+                    match parse_duration(s.advance_time.as_deref().unwrap_or_default()) {
+                        Some(secs) => Action::AdvanceTime(secs),
+                        None => {
+                            self.report(
+                                &at("advance_time"),
+                                "not a duration",
+                                Some("write e.g. \"90s\", \"30m\", \"2h\" or \"3d\"".into()),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                Some("reorg") => {
+                    let r = s.reorg.as_ref().expect("present");
+                    if r.depth == 0 {
+                        self.report(&at("reorg"), "a reorg replaces at least one block", None);
+                    }
+                    if let Some(tx) = &r.without {
+                        self.check_tx(&at("reorg"), tx, &names);
+                    }
+                    Action::Reorg { depth: r.depth, without: r.without.clone() }
+                }
+                Some("partition") => {
+                    let groups = s.partition.clone().unwrap_or_default();
+                    for n in groups.iter().flatten() {
+                        if *n >= nodes {
+                            self.report(
+                                &at("partition"),
+                                format!(
+                                    "node {n} does not exist: the scenario runs {nodes} node(s)"
+                                ),
+                                None,
+                            );
+                        }
+                    }
+                    Action::Partition(
+                        groups.into_iter().map(|g| g.into_iter().map(NodeId).collect()).collect(),
+                    )
+                }
+                Some("heal") => Action::Heal,
+                Some(kw @ ("offline" | "online")) => {
+                    let who = if kw == "offline" { s.offline.clone() } else { s.online.clone() }
+                        .unwrap_or_default();
+                    for w in &who {
+                        self.check_actor(&at(kw), w, actors, true);
+                    }
+                    if kw == "offline" { Action::Offline(who) } else { Action::Online(who) }
+                }
+                Some("pay") => {
+                    let p = s.pay.as_ref().expect("present");
+                    self.check_actor(&at("pay"), &p.from, actors, false);
+                    let to = self.destination(&at("pay"), &p.to, actors);
+                    let amount = self.amount(&at("pay"), &p.amount);
+                    let name = default_name("pay", &p.name);
+                    self.define_tx(&at("pay"), &name, &mut names);
+                    Action::Pay {
+                        from: p.from.clone(),
+                        to,
+                        amount: amount.unwrap_or_default(),
+                        name,
+                    }
+                }
+                Some("deposit") => {
+                    let d = s.deposit.as_ref().expect("present");
+                    let peg = self.peg_name(&at("deposit"), d.peg.as_deref(), pegs);
+                    self.check_actor(&at("deposit"), &d.from, actors, false);
+                    let amount = self.amount(&at("deposit"), &d.amount);
+                    let name = default_name("deposit", &d.name);
+                    self.define_tx(&at("deposit"), &name, &mut names);
+                    names.deposits.push((name.clone(), peg.clone()));
+                    Action::Deposit {
+                        peg,
+                        from: d.from.clone(),
+                        amount: amount.unwrap_or_default(),
+                        name,
+                    }
+                }
+                Some("spend") => {
+                    let sp = s.spend.as_ref().expect("present");
+                    let peg = self.peg_name(&at("spend"), sp.peg.as_deref(), pegs);
+                    match names.deposits.iter().find(|(n, _)| *n == sp.deposit) {
+                        Some((_, p)) if *p != peg => self.report(
+                            &at("spend"),
+                            format!("`{}` is a deposit to `{p}`, not to `{peg}`", sp.deposit),
+                            None,
+                        ),
+                        Some(_) => {}
+                        None => {
+                            let help = suggest(
+                                &sp.deposit,
+                                names.deposits.iter().map(|(n, _)| n.as_str()),
+                            );
+                            self.report(
+                                &at("spend"),
+                                format!("no deposit called `{}` before this step", sp.deposit),
+                                help,
+                            );
+                        }
+                    }
+                    if let Some(Peg { kind: PegKind::Multisig(m), .. }) =
+                        pegs.iter().find(|p| p.name == peg)
+                    {
+                        for signer in &sp.signers {
+                            if self.check_actor(&at("spend"), signer, actors, true)
+                                && !m.signers.contains(signer)
+                            {
+                                self.report(
+                                    &at("spend"),
+                                    format!("`{signer}` is not a signer of `{peg}`"),
+                                    None,
+                                );
+                            }
+                        }
+                    }
+                    let to = self.destination(&at("spend"), &sp.to, actors);
+                    let name = default_name("spend", &sp.name);
+                    self.define_tx(&at("spend"), &name, &mut names);
+                    Action::Spend {
+                        peg,
+                        deposit: sp.deposit.clone(),
+                        signers: sp.signers.clone(),
+                        to,
+                        name,
+                    }
+                }
+                Some(other) => unreachable!("step keyword {other} is listed above"),
+            };
+            let expect = match &s.expect {
+                Some(e) => self.expectations(&at("expect"), e, &action, actors, pegs, &names),
+                None => Vec::new(),
+            };
+            steps.push(Step {
+                index: i + 1,
+                line,
+                node: NodeId(node),
+                action,
+                expect,
+                note: s.note.clone(),
+            });
+        }
+        steps
+    }
+
+    fn expectations(
+        &mut self,
+        path: &[Seg],
+        e: &RawExpect,
+        action: &Action,
+        actors: &[Actor],
+        pegs: &[Peg],
+        names: &Names,
+    ) -> Vec<Expectation> {
+        let at = |k: &str| {
+            let mut p = path.to_vec();
+            p.push(key(k));
+            p
+        };
+        let mut out = Vec::new();
+        let outcome_keys = [e.accepted.is_some(), e.rejected.is_some(), e.stalled.is_some()];
+        if outcome_keys.iter().filter(|on| **on).count() > 1 {
+            self.report(path, "expect one outcome: `accepted`, `rejected` or `stalled`", None);
+        }
+        if outcome_keys.iter().any(|on| *on) && action.tx_name().is_none() {
+            self.report(
+                path,
+                format!(
+                    "a `{}` step makes no transaction to be accepted, rejected or stalled",
+                    action.keyword()
+                ),
+                None,
+            );
+        }
+        match e.accepted {
+            Some(true) => out.push(Expectation::Accepted),
+            Some(false) => self.report(
+                &at("accepted"),
+                "`accepted = false` says nothing: write `rejected = \"<reason>\"`",
+                None,
+            ),
+            None => {}
+        }
+        if let Some(r) = &e.rejected {
+            out.push(Expectation::Rejected(r.clone()));
+        }
+        if let Some(r) = &e.stalled {
+            out.push(Expectation::Stalled(r.clone()));
+        }
+        for (tx, count) in e.confirmations.iter().flatten() {
+            self.check_tx(&at("confirmations"), tx, names);
+            out.push(Expectation::Confirmations { tx: tx.clone(), count: *count });
+        }
+        for (actor, amount) in e.balance.iter().flatten() {
+            self.check_actor(&at("balance"), actor, actors, false);
+            if let Some(amount) = self.amount(&at("balance"), amount) {
+                out.push(Expectation::Balance { actor: actor.clone(), amount });
+            }
+        }
+        for (peg, amount) in e.peg_balance.iter().flatten() {
+            self.peg_name(&at("peg_balance"), Some(peg), pegs);
+            if let Some(amount) = self.amount(&at("peg_balance"), amount) {
+                out.push(Expectation::PegBalance { peg: peg.clone(), amount });
+            }
+        }
+        out
+    }
+
+    fn destination(&mut self, path: &[Seg], to: &str, actors: &[Actor]) -> Destination {
+        if actors.iter().any(|a| a.name == to) {
+            return Destination::Actor(to.to_owned());
+        }
+        match Address::from_str(to).map(|a| a.require_network(Network::Regtest)) {
+            Ok(Ok(address)) => Destination::Address(address),
+            Ok(Err(_)) => {
+                self.report(
+                    path,
+                    format!("`{to}` is not a regtest address: peglab only pays on regtest"),
+                    None,
+                );
+                Destination::Actor(to.to_owned())
+            }
+            Err(_) => {
+                let help = suggest(to, actors.iter().map(|a| a.name.as_str()));
+                self.report(path, format!("`{to}` is neither an actor nor an address"), help);
+                Destination::Actor(to.to_owned())
+            }
+        }
+    }
+
+    fn peg_name(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
+        match given {
+            Some(name) if pegs.iter().any(|p| p.name == name) => name.to_owned(),
+            Some(name) => {
+                let help = suggest(name, pegs.iter().map(|p| p.name.as_str()));
+                self.report(path, format!("unknown peg `{name}`"), help);
+                name.to_owned()
+            }
+            None if pegs.len() == 1 => pegs[0].name.clone(),
+            None => {
+                self.report(path, format!("name the peg: the scenario has {}", pegs.len()), None);
+                String::new()
+            }
+        }
+    }
+
+    fn define_tx(&mut self, path: &[Seg], name: &str, names: &mut Names) {
+        if names.txs.iter().any(|n| n == name) {
+            self.report(path, format!("a transaction called `{name}` already exists"), None);
+        }
+        names.txs.push(name.to_owned());
+    }
+
+    fn check_tx(&mut self, path: &[Seg], name: &str, names: &Names) {
+        if !names.txs.iter().any(|n| n == name) {
+            let help = suggest(name, names.txs.iter().map(String::as_str));
+            self.report(path, format!("no transaction called `{name}` before this step"), help);
+        }
+    }
+}
+
+/// `"90s"`, `"30m"`, `"2h"`, `"3d"` as seconds.
+pub(crate) fn parse_duration(text: &str) -> Option<u32> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = text.split_at(split);
+    let n: u32 = n.parse().ok()?;
+    let factor = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}

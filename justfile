@@ -10,6 +10,10 @@ default:
 bitcoind:
     {{peglab}} bitcoind --build
 
+# Run the scenario suite: every file under scenarios/, each on its own node.
+suite *ARGS: bitcoind
+    {{peglab}} run scenarios --jobs 2 {{ARGS}}
+
 # Run the tests: unit tests, the harness against real regtest nodes, the CLI.
 test: bitcoind
     cargo nextest run --workspace --no-fail-fast

@@ -111,20 +111,17 @@ pub fn build_into_cache(cache: &Path, progress: &dyn BuildProgress) -> Result<Pa
         .open(&log_path)
         .map_err(|e| BuildError::io(&log_path, e))?;
 
-    progress.stage("configuring Bitcoin Core (cmake)");
-    let mut configure = Command::new("cmake");
-    configure.arg("-S").arg(&src).arg("-B").arg(&build_dir).args(CMAKE_OPTIONS);
-    run_logged(configure, "cmake (configure)", &mut log, &log_path, &|_| {})?;
-
-    progress.stage("compiling bitcoind (several minutes, once)");
-    let jobs = thread::available_parallelism().map_or(2, |n| n.get()).to_string();
-    let mut compile = Command::new("cmake");
-    compile.arg("--build").arg(&build_dir).args(["-j", &jobs, "--target"]).args(BINARIES);
-    run_logged(compile, "cmake --build", &mut log, &log_path, &|line| {
-        if let Some(p) = percent_of(line) {
-            progress.percent(p);
+    let resuming = build_dir.exists();
+    let compiled = compile(&src, &build_dir, &mut log, &log_path, progress);
+    match compiled {
+        // A build killed half-way may have left a broken object file: start over once.
+        Err(BuildError::Command { .. }) if resuming => {
+            progress.stage("resuming an interrupted build failed; building from scratch");
+            fs::remove_dir_all(&build_dir).map_err(|e| BuildError::io(&build_dir, e))?;
+            compile(&src, &build_dir, &mut log, &log_path, progress)?;
         }
-    })?;
+        other => other?,
+    }
 
     progress.stage("installing bitcoind into the cache");
     let final_dir = exe.parent().and_then(Path::parent).unwrap_or(&root).to_owned();
@@ -142,6 +139,30 @@ pub fn build_into_cache(cache: &Path, progress: &dyn BuildProgress) -> Result<Pa
     // The object files are hundreds of megabytes; the binaries are all that is needed now.
     let _ = fs::remove_dir_all(&build_dir);
     Ok(exe)
+}
+
+/// Configures and compiles into `build_dir`.
+fn compile(
+    src: &Path,
+    build_dir: &Path,
+    log: &mut File,
+    log_path: &Path,
+    progress: &dyn BuildProgress,
+) -> Result<(), BuildError> {
+    progress.stage("configuring Bitcoin Core (cmake)");
+    let mut configure = Command::new("cmake");
+    configure.arg("-S").arg(src).arg("-B").arg(build_dir).args(CMAKE_OPTIONS);
+    run_logged(configure, "cmake (configure)", log, log_path, &|_| {})?;
+
+    progress.stage("compiling bitcoind (several minutes, once)");
+    let jobs = thread::available_parallelism().map_or(2, |n| n.get()).to_string();
+    let mut build = Command::new("cmake");
+    build.arg("--build").arg(build_dir).args(["-j", &jobs, "--target"]).args(BINARIES);
+    run_logged(build, "cmake --build", log, log_path, &|line| {
+        if let Some(p) = percent_of(line) {
+            progress.percent(p);
+        }
+    })
 }
 
 /// Runs `cmd`, appending its output to the build log and passing each stdout line to

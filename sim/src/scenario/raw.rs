@@ -50,20 +50,24 @@ pub(crate) const KNOWN_KEYS: &[&str] = &[
     "peg_balance",
 ];
 
-#[derive(Debug, Deserialize)]
+/// A scenario file, read item by item (see `read_raw`).
+#[derive(Debug)]
 pub(crate) struct RawScenario {
+    pub(crate) top: RawTop,
+    pub(crate) actors: BTreeMap<String, RawActor>,
+    pub(crate) peg: Vec<RawPeg>,
+    pub(crate) step: Vec<RawStep>,
+}
+
+/// The top-level keys other than `actors`, `peg` and `step`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawTop {
     #[expect(dead_code, reason = "read and checked before the rest, in `load`")]
     pub(crate) schema: u32,
     pub(crate) name: String,
     pub(crate) description: Option<String>,
     pub(crate) seed: String,
     pub(crate) nodes: Option<usize>,
-    #[serde(default)]
-    pub(crate) actors: BTreeMap<String, RawActor>,
-    #[serde(default)]
-    pub(crate) peg: Vec<RawPeg>,
-    #[serde(default)]
-    pub(crate) step: Vec<RawStep>,
 }
 
 #[derive(Debug, Deserialize)]

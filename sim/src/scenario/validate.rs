@@ -65,13 +65,14 @@ impl Validator<'_> {
         raw: RawScenario,
         file: &str,
     ) -> Result<Scenario, Vec<Diagnostic>> {
-        if raw.name.trim().is_empty() {
+        let RawScenario { top, actors: raw_actors, peg: raw_pegs, step: raw_steps } = raw;
+        if top.name.trim().is_empty() {
             self.report(&[key("name")], "the name is empty", None);
         }
-        if raw.seed.is_empty() {
+        if top.seed.is_empty() {
             self.report(&[key("seed")], "the seed is empty", None);
         }
-        let nodes = raw.nodes.unwrap_or(1);
+        let nodes = top.nodes.unwrap_or(1);
         if !(1..=MAX_NODES).contains(&nodes) {
             self.report(
                 &[key("nodes")],
@@ -79,15 +80,15 @@ impl Validator<'_> {
                 None,
             );
         }
-        let actors = self.actors(&raw.actors);
-        let pegs = self.pegs(&raw.peg, &actors);
-        let steps = self.steps(&raw.step, &actors, &pegs, nodes);
+        let actors = self.actors(&raw_actors);
+        let pegs = self.pegs(&raw_pegs, &actors);
+        let steps = self.steps(&raw_steps, &actors, &pegs, nodes);
         if self.problems.is_empty() {
             Ok(Scenario {
                 file: file.to_owned(),
-                name: raw.name,
-                description: raw.description,
-                seed: raw.seed,
+                name: top.name,
+                description: top.description,
+                seed: top.seed,
                 nodes,
                 actors,
                 pegs,

@@ -144,3 +144,32 @@ pub(crate) struct RawExpect {
     pub(crate) balance: Option<BTreeMap<String, String>>,
     pub(crate) peg_balance: Option<BTreeMap<String, String>>,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Every property name in a JSON Schema, at any depth.
+    fn properties(value: &serde_json::Value, out: &mut BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Object(props)) = map.get("properties") {
+                    out.extend(props.keys().cloned());
+                }
+                map.values().for_each(|v| properties(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| properties(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_published_json_schema_knows_exactly_the_parsers_keys() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../scenarios/schema.json")).unwrap();
+        let mut in_schema = BTreeSet::new();
+        properties(&schema, &mut in_schema);
+        let in_parser: BTreeSet<String> = super::KNOWN_KEYS.iter().map(|k| k.to_string()).collect();
+        assert_eq!(in_schema, in_parser);
+    }
+}

@@ -19,6 +19,11 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// The median over [`RUNS`] of a measurement; what it made is dropped outside the timing.
+fn median_of<T>(mut measure: impl FnMut() -> (Duration, T)) -> Duration {
+    median((0..RUNS).map(|_| measure().0).collect())
+}
+
 fn bare_start(exe: &std::path::Path) -> Duration {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -55,33 +60,21 @@ fn main() {
         }
     };
     let bare = median((0..RUNS).map(|_| bare_start(&exe)).collect());
-    let harness = median(
-        (0..RUNS)
-            .map(|_| {
-                let started = Instant::now();
-                let node = Node::start(&exe, &NodeOptions::default()).expect("node starts");
-                let elapsed = started.elapsed();
-                drop(node);
-                elapsed
-            })
-            .collect(),
-    );
+    let harness = median_of(|| {
+        let started = Instant::now();
+        let node = Node::start(&exe, &NodeOptions::default()).expect("node starts");
+        (started.elapsed(), node)
+    });
     println!(
         "start-to-ready   bare bitcoind {bare:>10.2?}   peglab Node::start {harness:>10.2?}   ratio {:.2}",
         harness.as_secs_f64() / bare.as_secs_f64()
     );
 
-    let lab_start = median(
-        (0..RUNS)
-            .map(|_| {
-                let started = Instant::now();
-                let lab = Lab::start(&exe, &LabOptions::default()).expect("lab starts");
-                let elapsed = started.elapsed();
-                drop(lab);
-                elapsed
-            })
-            .collect(),
-    );
+    let lab_start = median_of(|| {
+        let started = Instant::now();
+        let lab = Lab::start(&exe, &LabOptions::default()).expect("lab starts");
+        (started.elapsed(), lab)
+    });
     println!("lab start (node + 200-block premine)                             {lab_start:>10.2?}");
 
     let mut lab =

@@ -1,12 +1,25 @@
 //! `peglab derive`: every script, descriptor, address and spend path a scenario defines.
 
-use bitcoin::secp256k1::Secp256k1;
+use std::collections::BTreeMap;
+
+use bitcoin::{
+    Address, Network, PublicKey, ScriptBuf,
+    secp256k1::{All, Secp256k1},
+};
 use serde_json::{Value, json};
 
 use crate::{
-    pegs::multisig::Multisig,
-    run::keys_for_derive,
-    scenario::{PegKind, Role, Scenario},
+    pegs::{
+        SpendPath,
+        liquid::{
+            script::{Watchman, tweak_script},
+            sidechain::CLAIM_LEEWAY,
+        },
+        multisig::Multisig,
+        sign::script_pubkey,
+    },
+    run::{claim_script_for_derive, keys_for_derive},
+    scenario::{LiquidParams, PegKind, Role, Scenario},
 };
 
 /// The scenario's keys and pegs as JSON, for keys given explicitly or derived from the seed.
@@ -22,6 +35,7 @@ pub fn derive(scenario: &Scenario) -> Value {
                 let view = Multisig::new(params, keys).view(&params.signers);
                 json!({ "name": peg.name, "kind": "multisig", "threshold": params.threshold, "multisig": view })
             }
+            PegKind::Liquid(params) => liquid(&secp, scenario, &peg.name, params, &signers),
         })
         .collect();
     let actors: Vec<Value> = scenario
@@ -38,4 +52,66 @@ pub fn derive(scenario: &Scenario) -> Value {
         })
         .collect();
     json!({ "scenario": scenario.name, "seed": scenario.seed, "actors": actors, "pegs": pegs })
+}
+
+fn address(script: &ScriptBuf) -> String {
+    Address::from_script(script, Network::Regtest).map(|a| a.to_string()).unwrap_or_default()
+}
+
+fn liquid(
+    secp: &Secp256k1<All>,
+    scenario: &Scenario,
+    name: &str,
+    params: &LiquidParams,
+    signers: &BTreeMap<String, PublicKey>,
+) -> Value {
+    let keys = |names: &[String]| names.iter().map(|n| signers[n]).collect::<Vec<_>>();
+    let watchman = Watchman {
+        members: keys(&params.members),
+        threshold: params.threshold,
+        emergency: keys(&params.emergency),
+        emergency_threshold: params.emergency_threshold,
+        csv: params.csv,
+    };
+    let fedpegscript = watchman.script();
+    let pegin_addresses: BTreeMap<&str, Value> = scenario
+        .actors
+        .iter()
+        .filter(|a| matches!(a.role, Role::User { .. }))
+        .map(|a| {
+            let claim = claim_script_for_derive(secp, &scenario.seed, &a.name);
+            let tweaked = tweak_script(secp, &fedpegscript, &claim);
+            let spk = script_pubkey(&tweaked, params.address);
+            let view = json!({
+                "claim_script": claim.to_hex_string(),
+                "tweaked_fedpegscript": tweaked.to_hex_string(),
+                "address": address(&spk),
+            });
+            (a.name.as_str(), view)
+        })
+        .collect();
+    let paths = [
+        SpendPath {
+            name: "federation".into(),
+            keys: params.members.clone(),
+            threshold: params.threshold,
+            timelock: None,
+        },
+        SpendPath {
+            name: "emergency".into(),
+            keys: params.emergency.clone(),
+            threshold: params.emergency_threshold,
+            timelock: Some(format!("csv {} blocks", params.csv)),
+        },
+    ];
+    json!({
+        "name": name,
+        "kind": "liquid",
+        "fedpegscript": fedpegscript.to_hex_string(),
+        "federation_address": address(&script_pubkey(&fedpegscript, params.address)),
+        "pegin_depth": params.pegin_depth,
+        "claim_depth": params.pegin_depth + CLAIM_LEEWAY,
+        "pegin_addresses": pegin_addresses,
+        "spend_paths": paths,
+    })
 }

@@ -3,18 +3,15 @@
 use std::str::FromStr;
 
 use bitcoin::{
-    Address, Amount, EcdsaSighashType, Network, OutPoint, PublicKey, ScriptBuf, Sequence,
-    Transaction, TxIn, TxOut, Witness,
+    Address, Amount, Network, OutPoint, PublicKey, ScriptBuf, Sequence, Transaction, TxIn, TxOut,
     absolute::LockTime,
-    hashes::Hash,
-    script::PushBytesBuf,
-    secp256k1::{Message, Secp256k1, SecretKey, Signing},
-    sighash::SighashCache,
+    secp256k1::{Secp256k1, SecretKey, Signing},
     transaction::Version,
 };
 use miniscript::Descriptor;
 use serde::Serialize;
 
+use super::SpendPath;
 use crate::scenario::{MultisigParams, OutputType};
 
 /// Fee rate of peg spends, in sat/vB.
@@ -37,15 +34,6 @@ pub(crate) struct MultisigView {
     pub(crate) script_pubkey: String,
     pub(crate) address: String,
     pub(crate) spend_paths: Vec<SpendPath>,
-}
-
-/// One way to spend an output: who must sign, and when.
-#[derive(Debug, Serialize)]
-pub(crate) struct SpendPath {
-    pub(crate) name: String,
-    pub(crate) keys: Vec<String>,
-    pub(crate) threshold: usize,
-    pub(crate) timelock: Option<String>,
 }
 
 impl Multisig {
@@ -121,30 +109,16 @@ impl Multisig {
         keys: &[SecretKey],
     ) {
         let script = self.witness_script();
-        let sighash = SighashCache::new(&*tx)
-            .p2wsh_signature_hash(0, &script, value, EcdsaSighashType::All)
-            .expect("input 0 exists");
-        let msg = Message::from_digest(sighash.to_byte_array());
-        // Signatures in key order, as OP_CHECKMULTISIG wants them.
-        let mut sigs: Vec<Vec<u8>> = self
-            .keys
-            .iter()
-            .filter_map(|pk| keys.iter().find(|sk| PublicKey::new(sk.public_key(secp)) == *pk))
-            .take(self.threshold)
-            .map(|sk| bitcoin::ecdsa::Signature::sighash_all(secp.sign_ecdsa(&msg, sk)).to_vec())
-            .collect();
-        sigs.resize(self.threshold, Vec::new());
-        let mut witness = Witness::new();
-        witness.push([]);
-        for sig in sigs {
-            witness.push(sig);
-        }
-        witness.push(script.as_bytes());
-        tx.input[0].witness = witness;
-        if self.output == OutputType::P2shP2wsh {
-            let program = ScriptBuf::new_p2wsh(&script.wscript_hash());
-            let push = PushBytesBuf::try_from(program.into_bytes()).expect("34 bytes");
-            tx.input[0].script_sig = bitcoin::script::Builder::new().push_slice(push).into_script();
-        }
+        super::sign::sign_multisig_input(
+            secp,
+            tx,
+            0,
+            &script,
+            value,
+            &self.keys,
+            self.threshold,
+            keys,
+            self.output,
+        );
     }
 }

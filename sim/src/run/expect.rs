@@ -18,8 +18,8 @@ impl<C: Chain> Run<'_, C> {
         let states_outcome = step.expect.iter().any(|e| {
             matches!(e, Expectation::Accepted | Expectation::Rejected(_) | Expectation::Stalled(_))
         });
-        // A step that makes a transaction and says nothing about it must succeed.
-        if step.action.tx_name().is_some() && !states_outcome {
+        // A step that makes a transaction (or a claim) and says nothing about it must succeed.
+        if step.action.has_outcome() && !states_outcome {
             reports.push(report(
                 "accepted (implied)".into(),
                 describe(outcome),
@@ -44,7 +44,11 @@ impl<C: Chain> Run<'_, C> {
                 report("accepted".into(), describe(outcome), matches!(outcome, Outcome::Accepted))
             }
             Expectation::Rejected(reason) => {
-                let held = matches!(outcome, Outcome::Rejected(r) if r.reason.matches(reason));
+                let held = match outcome {
+                    Outcome::Rejected(r) => r.reason.matches(reason),
+                    Outcome::ModelRejected { code, .. } => code == reason,
+                    _ => false,
+                };
                 report(format!("rejected: {reason}"), describe(outcome), held)
             }
             Expectation::Stalled(code) => {
@@ -71,8 +75,30 @@ impl<C: Chain> Run<'_, C> {
                 let actual = wallet.balance();
                 report(format!("{actor} holds {amount}"), format!("{actual}"), actual == *amount)
             }
+            Expectation::SidechainBalance { actor, amount } => {
+                let actual: Amount =
+                    self.liquids.values().map(|l| l.sidechain.balance(actor)).sum();
+                report(
+                    format!("{actor} holds {amount} on the sidechain"),
+                    format!("{actual}"),
+                    actual == *amount,
+                )
+            }
+            Expectation::Shortfall { peg, amount } => {
+                let holdings = self.liquid_holdings(node, peg)?;
+                let actual = self.liquids[peg].shortfall(holdings);
+                report(
+                    format!("{peg} is short by {amount}"),
+                    format!("{actual}"),
+                    actual == *amount,
+                )
+            }
             Expectation::PegBalance { peg, amount } => {
-                let actual: Amount = self.pegs[peg].deposits.iter().map(|(_, _, v)| *v).sum();
+                let actual: Amount = match (self.multisigs.get(peg), self.liquids.get(peg)) {
+                    (Some(m), _) => m.deposits.iter().map(|(_, _, v)| *v).sum(),
+                    (None, Some(_)) => self.liquid_holdings(node, peg)?,
+                    (None, None) => Amount::ZERO,
+                };
                 report(format!("{peg} holds {amount}"), format!("{actual}"), actual == *amount)
             }
         })
@@ -89,5 +115,6 @@ fn describe(outcome: &Outcome) -> String {
         Outcome::Accepted => "accepted".into(),
         Outcome::Rejected(r) => format!("rejected: {}", r.message),
         Outcome::Stalled { code, why } => format!("stalled ({code}): {why}"),
+        Outcome::ModelRejected { code, why } => format!("refused by the model ({code}): {why}"),
     }
 }

@@ -46,3 +46,16 @@ pub(crate) fn wallet_master(seed: &str, user: &str) -> Xpriv {
 pub(crate) fn wallet_descriptors(master: &Xpriv) -> (String, String) {
     (format!("wpkh({master}/84'/1'/0'/0/*)"), format!("wpkh({master}/84'/1'/0'/1/*)"))
 }
+
+/// A user's sidechain claim script: the P2WPKH of a key derived for the sidechain (what
+/// Elements' `getpeginaddress` takes from a fresh bech32 wallet address).
+pub(crate) fn claim_script<C: Signing>(
+    secp: &Secp256k1<C>,
+    seed: &str,
+    user: &str,
+) -> bitcoin::ScriptBuf {
+    let sk = SecretKey::from_slice(&digest(&["peglab", "v1", "sidechain", seed, user]))
+        .expect("a valid key");
+    let pk = bitcoin::CompressedPublicKey(sk.public_key(secp));
+    bitcoin::ScriptBuf::new_p2wpkh(&pk.wpubkey_hash())
+}

@@ -5,6 +5,7 @@
 
 mod expect;
 mod keys;
+mod liquid;
 mod report;
 mod steps;
 mod wallet;
@@ -21,7 +22,10 @@ pub use report::{ExpectationReport, Report, StepReport, TxReport};
 
 use crate::{
     Chain, NodeId, Rejection,
-    pegs::multisig::Multisig,
+    pegs::{
+        liquid::{federation::Federation, script::Watchman},
+        multisig::Multisig,
+    },
     scenario::{PegKind, Role, Scenario},
 };
 use wallet::UserWallet;
@@ -48,11 +52,13 @@ pub(crate) enum Outcome {
     Rejected(Rejection),
     /// It could not be made; the code says why (`quorum`, `insufficient-funds`).
     Stalled { code: &'static str, why: String },
+    /// The modelled side refused it (a claim without enough depth, ...).
+    ModelRejected { code: &'static str, why: String },
 }
 
-/// A peg's modelled state.
+/// A multisig peg's modelled state.
 #[derive(Debug)]
-pub(crate) struct PegState {
+pub(crate) struct MultisigState {
     pub(crate) multisig: Multisig,
     pub(crate) signers: Vec<String>,
     /// Deposits the peg holds: name, outpoint, value.
@@ -67,7 +73,8 @@ pub(crate) struct Run<'a, C: Chain> {
     pub(crate) wallets: BTreeMap<String, UserWallet>,
     pub(crate) signers: BTreeMap<String, (PublicKey, Option<SecretKey>)>,
     pub(crate) offline: BTreeSet<String>,
-    pub(crate) pegs: BTreeMap<String, PegState>,
+    pub(crate) multisigs: BTreeMap<String, MultisigState>,
+    pub(crate) liquids: BTreeMap<String, liquid::LiquidState>,
     pub(crate) txs: BTreeMap<String, Transaction>,
     /// A counter for "last seen" times of unconfirmed transactions.
     pub(crate) seen: u64,
@@ -120,18 +127,38 @@ impl<'a, C: Chain> Run<'a, C> {
                 }
             }
         }
-        let mut pegs = BTreeMap::new();
+        let (mut multisigs, mut liquids) = (BTreeMap::new(), BTreeMap::new());
         for peg in &scenario.pegs {
-            let PegKind::Multisig(params) = &peg.kind;
-            let keys = params.signers.iter().map(|s| signers[s].0).collect();
-            pegs.insert(
-                peg.name.clone(),
-                PegState {
-                    multisig: Multisig::new(params, keys),
-                    signers: params.signers.clone(),
-                    deposits: Vec::new(),
-                },
-            );
+            let keys = |names: &[String]| names.iter().map(|s| signers[s].0).collect::<Vec<_>>();
+            match &peg.kind {
+                PegKind::Multisig(params) => {
+                    let multisig = Multisig::new(params, keys(&params.signers));
+                    let state = MultisigState {
+                        multisig,
+                        signers: params.signers.clone(),
+                        deposits: Vec::new(),
+                    };
+                    multisigs.insert(peg.name.clone(), state);
+                }
+                PegKind::Liquid(params) => {
+                    let watchman = Watchman {
+                        members: keys(&params.members),
+                        threshold: params.threshold,
+                        emergency: keys(&params.emergency),
+                        emergency_threshold: params.emergency_threshold,
+                        csv: params.csv,
+                    };
+                    let federation =
+                        Federation { watchman, address: params.address, utxos: Vec::new() };
+                    let state = liquid::LiquidState {
+                        params: params.clone(),
+                        federation,
+                        sidechain: Default::default(),
+                        pegins: Vec::new(),
+                    };
+                    liquids.insert(peg.name.clone(), state);
+                }
+            }
         }
         let mut run = Self {
             scenario,
@@ -140,7 +167,8 @@ impl<'a, C: Chain> Run<'a, C> {
             wallets,
             signers,
             offline: BTreeSet::new(),
-            pegs,
+            multisigs,
+            liquids,
             txs: BTreeMap::new(),
             seen: 0,
         };
@@ -195,4 +223,13 @@ pub(crate) fn keys_for_derive(
         }
     }
     (signers, users)
+}
+
+/// A user's sidechain claim script, as a run derives it.
+pub(crate) fn claim_script_for_derive(
+    secp: &Secp256k1<All>,
+    seed: &str,
+    user: &str,
+) -> bitcoin::ScriptBuf {
+    keys::claim_script(secp, seed, user)
 }

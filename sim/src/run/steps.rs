@@ -63,13 +63,13 @@ impl<C: Chain> Run<'_, C> {
                 (format!("{from} pays {amount} to {}", describe(to)), outcome)
             }
             Action::Deposit { peg, from, amount, name } => {
-                let script = self.pegs[peg].multisig.script_pubkey();
+                let script = self.multisigs[peg].multisig.script_pubkey();
                 let outcome =
                     self.user_pays(node, from, script.clone(), *amount, name, &mut made)?;
                 if let (Outcome::Accepted, Some((_, tx, _))) = (&outcome, &made) {
                     let txid = tx.compute_txid();
                     if let Some(vout) = tx.output.iter().position(|o| o.script_pubkey == script) {
-                        let state = self.pegs.get_mut(peg).expect("validated peg");
+                        let state = self.multisigs.get_mut(peg).expect("validated peg");
                         state.deposits.push((
                             name.clone(),
                             OutPoint::new(txid, vout as u32),
@@ -93,15 +93,56 @@ impl<C: Chain> Run<'_, C> {
                     outcome,
                 )
             }
+            Action::PegIn { peg, from, amount, untweaked, name } => {
+                let outcome =
+                    self.peg_in(node, peg, from, *amount, *untweaked, name, &mut made, &mut model)?;
+                let to = if *untweaked {
+                    "the untweaked federation script of"
+                } else {
+                    "the peg-in address of"
+                };
+                (format!("{from} pays {amount} to {to} {peg}"), outcome)
+            }
+            Action::Claim { peg, deposit, by } => {
+                let outcome = self.claim(node, peg, deposit, by, &mut model)?;
+                (format!("{by} claims {deposit} on {peg}"), outcome)
+            }
+            Action::PegOut { peg, from, amount, to, name } => {
+                let script = self.destination_script(to);
+                let outcome =
+                    self.peg_out(node, peg, from, *amount, script, name, &mut made, &mut model)?;
+                (format!("{from} pegs out {amount} from {peg} to {}", describe(to)), outcome)
+            }
+            Action::Sweep { peg, name } => {
+                let outcome = self.sweep(node, peg, name, &mut made, &mut model)?;
+                (format!("the {peg} federation sweeps its outputs"), outcome)
+            }
+            Action::Recover { peg, signers, to, name }
+            | Action::Steal { peg, signers, to, name } => {
+                let emergency = matches!(step.action, Action::Recover { .. });
+                let script = self.destination_script(to);
+                let outcome =
+                    self.take(node, peg, signers, script, name, emergency, &mut made, &mut model)?;
+                let what =
+                    if emergency { "recover the oldest output of" } else { "move every output of" };
+                (format!("{} {what} {peg} to {}", signers.join(", "), describe(to)), outcome)
+            }
             Action::Check => ("check".to_owned(), Outcome::None),
         };
+        if matches!(step.action, Action::Reorg { .. } | Action::Heal | Action::Partition(_)) {
+            self.check_claims(node, &mut model)?;
+        }
         let core = match &outcome {
+            // A claim happens on the sidechain: Bitcoin Core has no say in it.
+            _ if matches!(step.action, Action::Claim { .. }) => None,
             Outcome::Accepted => Some("accepted".to_owned()),
             Outcome::Rejected(r) => Some(r.message.clone()),
-            Outcome::None | Outcome::Stalled { .. } => None,
+            Outcome::None | Outcome::Stalled { .. } | Outcome::ModelRejected { .. } => None,
         };
-        if let Outcome::Stalled { why, .. } = &outcome {
-            model.push(format!("stalled: {why}"));
+        match &outcome {
+            Outcome::Stalled { why, .. } => model.push(format!("stalled: {why}")),
+            Outcome::ModelRejected { code, why } => model.push(format!("refused ({code}): {why}")),
+            _ => {}
         }
         let transactions = made
             .iter()
@@ -126,7 +167,7 @@ impl<C: Chain> Run<'_, C> {
         })
     }
 
-    fn destination_script(&mut self, to: &Destination) -> ScriptBuf {
+    pub(crate) fn destination_script(&mut self, to: &Destination) -> ScriptBuf {
         match to {
             Destination::Address(a) => a.script_pubkey(),
             Destination::Actor(name) => match self.wallets.get_mut(name) {
@@ -140,7 +181,7 @@ impl<C: Chain> Run<'_, C> {
     }
 
     /// A user's wallet builds, signs and broadcasts a payment.
-    fn user_pays(
+    pub(crate) fn user_pays(
         &mut self,
         node: NodeId,
         from: &str,
@@ -175,7 +216,7 @@ impl<C: Chain> Run<'_, C> {
         made: &mut Option<(String, Transaction, Option<Amount>)>,
         model: &mut Vec<String>,
     ) -> Result<Outcome, RunError<C::Error>> {
-        let state = &self.pegs[peg];
+        let state = &self.multisigs[peg];
         let Some((_, outpoint, value)) =
             state.deposits.iter().find(|(n, _, _)| n == deposit).cloned()
         else {
@@ -214,14 +255,14 @@ impl<C: Chain> Run<'_, C> {
         *made = Some((name.to_owned(), tx.clone(), fee));
         let outcome = self.broadcast(node, name, tx)?;
         if matches!(outcome, Outcome::Accepted) {
-            let state = self.pegs.get_mut(peg).expect("validated peg");
+            let state = self.multisigs.get_mut(peg).expect("validated peg");
             state.deposits.retain(|(n, _, _)| n != deposit);
             model.push(format!("{peg} no longer holds {deposit}"));
         }
         Ok(outcome)
     }
 
-    fn broadcast(
+    pub(crate) fn broadcast(
         &mut self,
         node: NodeId,
         name: &str,

@@ -86,6 +86,27 @@ pub struct Peg {
 pub enum PegKind {
     /// A plain k-of-n multisig custody output (`kind = "multisig"`).
     Multisig(MultisigParams),
+    /// Liquid's federated peg (`kind = "liquid"`).
+    Liquid(LiquidParams),
+}
+
+/// Parameters of a Liquid (Elements watchman) peg.
+#[derive(Debug, Clone)]
+pub struct LiquidParams {
+    /// Member (functionary) signer names, in key order.
+    pub members: Vec<String>,
+    /// Member signatures needed.
+    pub threshold: usize,
+    /// Emergency signer names, in key order.
+    pub emergency: Vec<String>,
+    /// Emergency signatures needed.
+    pub emergency_threshold: usize,
+    /// Blocks a federation output must age before the emergency keys may spend it.
+    pub csv: u16,
+    /// Confirmations a peg-in needs (`pegin_min_depth`); claims need two more.
+    pub pegin_depth: u32,
+    /// Peg-in addresses as P2SH-P2WSH (Liquid's default) or P2WSH.
+    pub address: OutputType,
 }
 
 /// Parameters of a plain multisig peg.
@@ -192,6 +213,70 @@ pub enum Action {
         /// The transaction's name.
         name: String,
     },
+    /// A user pays a Liquid peg-in address (pay-to-contract tweaked for its claim script).
+    PegIn {
+        /// The peg.
+        peg: String,
+        /// The user.
+        from: String,
+        /// How much.
+        amount: Amount,
+        /// Pay the untweaked federation script instead (an address nobody can claim from).
+        untweaked: bool,
+        /// The transaction's name.
+        name: String,
+    },
+    /// A user claims a peg-in on the sidechain with an SPV proof from the node.
+    Claim {
+        /// The peg.
+        peg: String,
+        /// The peg-in transaction's name.
+        deposit: String,
+        /// Who claims (default: who paid).
+        by: String,
+    },
+    /// A sidechain burn that the federation pays out on Bitcoin.
+    PegOut {
+        /// The peg.
+        peg: String,
+        /// The sidechain holder.
+        from: String,
+        /// How much.
+        amount: Amount,
+        /// The Bitcoin destination.
+        to: Destination,
+        /// The transaction's name.
+        name: String,
+    },
+    /// Emergency keys sweep the federation's oldest output through the timelocked branch.
+    Recover {
+        /// The peg.
+        peg: String,
+        /// Emergency signers.
+        signers: Vec<String>,
+        /// Where to.
+        to: Destination,
+        /// The transaction's name.
+        name: String,
+    },
+    /// The online members move every federation output to a fresh federation output.
+    Sweep {
+        /// The peg.
+        peg: String,
+        /// The transaction's name.
+        name: String,
+    },
+    /// Members move every federation output to `to` with no burn behind it.
+    Steal {
+        /// The peg.
+        peg: String,
+        /// The colluding members.
+        signers: Vec<String>,
+        /// Where to.
+        to: Destination,
+        /// The transaction's name.
+        name: String,
+    },
     /// Nothing: only the expectations are checked.
     Check,
 }
@@ -200,11 +285,21 @@ impl Action {
     /// The name of the transaction this step makes, if it makes one.
     pub fn tx_name(&self) -> Option<&str> {
         match self {
-            Self::Pay { name, .. } | Self::Deposit { name, .. } | Self::Spend { name, .. } => {
-                Some(name)
-            }
+            Self::Pay { name, .. }
+            | Self::Deposit { name, .. }
+            | Self::Spend { name, .. }
+            | Self::PegIn { name, .. }
+            | Self::PegOut { name, .. }
+            | Self::Recover { name, .. }
+            | Self::Sweep { name, .. }
+            | Self::Steal { name, .. } => Some(name),
             _ => None,
         }
+    }
+
+    /// Whether the step has an outcome (accepted, rejected, stalled) to expect.
+    pub fn has_outcome(&self) -> bool {
+        self.tx_name().is_some() || matches!(self, Self::Claim { .. })
     }
 
     /// The step's keyword in the file.
@@ -220,6 +315,12 @@ impl Action {
             Self::Pay { .. } => "pay",
             Self::Deposit { .. } => "deposit",
             Self::Spend { .. } => "spend",
+            Self::PegIn { .. } => "peg_in",
+            Self::Claim { .. } => "claim",
+            Self::PegOut { .. } => "peg_out",
+            Self::Recover { .. } => "recover",
+            Self::Sweep { .. } => "sweep",
+            Self::Steal { .. } => "steal",
             Self::Check => "expect",
         }
     }
@@ -246,6 +347,20 @@ pub enum Expectation {
     Balance {
         /// The user.
         actor: String,
+        /// How much.
+        amount: Amount,
+    },
+    /// A sidechain holder has exactly this (Liquid's L-BTC).
+    SidechainBalance {
+        /// The holder.
+        actor: String,
+        /// How much.
+        amount: Amount,
+    },
+    /// What the peg owes on its side minus what it holds on Bitcoin, when positive.
+    Shortfall {
+        /// The peg.
+        peg: String,
         /// How much.
         amount: Amount,
     },

@@ -7,47 +7,15 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 /// Every key the format knows, for typo suggestions.
+#[rustfmt::skip]
 pub(crate) const KNOWN_KEYS: &[&str] = &[
-    "schema",
-    "name",
-    "description",
-    "seed",
-    "nodes",
-    "actors",
-    "peg",
-    "step",
-    "role",
-    "funds",
-    "pubkey",
-    "secret",
-    "kind",
-    "signers",
-    "threshold",
-    "output",
-    "mine",
-    "advance_time",
-    "reorg",
-    "partition",
-    "heal",
-    "offline",
-    "online",
-    "pay",
-    "deposit",
-    "spend",
-    "expect",
-    "node",
-    "note",
-    "depth",
-    "without",
-    "from",
-    "to",
-    "amount",
-    "accepted",
-    "rejected",
-    "stalled",
-    "confirmations",
-    "balance",
-    "peg_balance",
+    "schema", "name", "description", "seed", "nodes", "actors", "peg", "step", "role", "funds",
+    "pubkey", "secret", "kind", "signers", "threshold", "output", "mine", "advance_time", "reorg",
+    "partition", "heal", "offline", "online", "pay", "deposit", "spend", "expect", "node", "note",
+    "depth", "without", "from", "to", "amount", "accepted", "rejected", "stalled",
+    "confirmations", "balance", "peg_balance", "preset", "members", "emergency", "csv",
+    "pegin_depth", "address", "peg_in", "claim", "peg_out", "recover", "sweep", "steal",
+    "untweaked", "by", "sidechain_balance", "shortfall",
 ];
 
 /// A scenario file, read item by item (see `read_raw`).
@@ -85,6 +53,57 @@ pub(crate) struct RawPeg {
     pub(crate) signers: Option<Vec<String>>,
     pub(crate) threshold: Option<usize>,
     pub(crate) output: Option<String>,
+    pub(crate) preset: Option<String>,
+    pub(crate) members: Option<Members>,
+    pub(crate) emergency: Option<RawEmergency>,
+    pub(crate) pegin_depth: Option<u32>,
+    pub(crate) address: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawEmergency {
+    pub(crate) members: Members,
+    pub(crate) threshold: usize,
+    pub(crate) csv: u32,
+}
+
+/// Signers of a federation: a count (named `member-1`, `member-2`, ...) or a list of signer
+/// actors.
+#[derive(Debug, Clone)]
+pub(crate) enum Members {
+    Count(usize),
+    Names(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number of members or a list of signer names")
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Members, E> {
+                usize::try_from(n)
+                    .map(Members::Count)
+                    .map_err(|_| E::custom("a count cannot be negative"))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Members, E> {
+                usize::try_from(n).map(Members::Count).map_err(E::custom)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Members, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element()? {
+                    names.push(name);
+                }
+                Ok(Members::Names(names))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +118,12 @@ pub(crate) struct RawStep {
     pub(crate) pay: Option<RawPay>,
     pub(crate) deposit: Option<RawDeposit>,
     pub(crate) spend: Option<RawSpend>,
+    pub(crate) peg_in: Option<RawPegIn>,
+    pub(crate) claim: Option<RawClaim>,
+    pub(crate) peg_out: Option<RawPegOut>,
+    pub(crate) recover: Option<RawSigned>,
+    pub(crate) sweep: Option<RawSweep>,
+    pub(crate) steal: Option<RawSigned>,
     pub(crate) expect: Option<RawExpect>,
     pub(crate) node: Option<usize>,
     pub(crate) note: Option<String>,
@@ -135,6 +160,46 @@ pub(crate) struct RawSpend {
     pub(crate) name: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawPegIn {
+    pub(crate) peg: Option<String>,
+    pub(crate) from: String,
+    pub(crate) amount: String,
+    pub(crate) untweaked: Option<bool>,
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawClaim {
+    pub(crate) peg: Option<String>,
+    pub(crate) deposit: String,
+    pub(crate) by: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawPegOut {
+    pub(crate) peg: Option<String>,
+    pub(crate) from: String,
+    pub(crate) amount: String,
+    pub(crate) to: String,
+    pub(crate) name: Option<String>,
+}
+
+/// `recover` (emergency signers) and `steal` (colluding members).
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawSigned {
+    pub(crate) peg: Option<String>,
+    pub(crate) signers: Vec<String>,
+    pub(crate) to: String,
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawSweep {
+    pub(crate) peg: Option<String>,
+    pub(crate) name: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RawExpect {
     pub(crate) accepted: Option<bool>,
@@ -143,6 +208,8 @@ pub(crate) struct RawExpect {
     pub(crate) confirmations: Option<BTreeMap<String, u32>>,
     pub(crate) balance: Option<BTreeMap<String, String>>,
     pub(crate) peg_balance: Option<BTreeMap<String, String>>,
+    pub(crate) sidechain_balance: Option<BTreeMap<String, String>>,
+    pub(crate) shortfall: Option<BTreeMap<String, String>>,
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use super::{
 const MAX_NODES: usize = 8;
 /// `OP_CHECKMULTISIG` in P2WSH takes at most 20 keys.
 const MAX_MULTISIG_KEYS: usize = 20;
-const PEG_KINDS: &[&str] = &["multisig"];
+const PEG_KINDS: &[&str] = &["multisig", "liquid"];
 
 pub(crate) struct Validator<'a> {
     pub(crate) source: SourceMap<'a>,
@@ -80,8 +80,8 @@ impl Validator<'_> {
                 None,
             );
         }
-        let actors = self.actors(&raw_actors);
-        let pegs = self.pegs(&raw_pegs, &actors);
+        let mut actors = self.actors(&raw_actors);
+        let pegs = self.pegs(&raw_pegs, &mut actors);
         let steps = self.steps(&raw_steps, &actors, &pegs, nodes);
         if self.problems.is_empty() {
             Ok(Scenario {
@@ -189,10 +189,10 @@ impl Validator<'_> {
         }
     }
 
-    fn pegs(&mut self, raw: &[RawPeg], actors: &[Actor]) -> Vec<Peg> {
+    fn pegs(&mut self, raw: &[RawPeg], actors: &mut Vec<Actor>) -> Vec<Peg> {
         let mut pegs: Vec<Peg> = Vec::new();
         for (i, p) in raw.iter().enumerate() {
-            let at = |k: &str| [key("peg"), Seg::Index(i), key(k)];
+            let at = |k: &str| vec![key("peg"), Seg::Index(i), key(k)];
             let name = match (&p.name, raw.len()) {
                 (Some(n), _) => n.clone(),
                 (None, 1) => "peg".to_owned(),
@@ -220,7 +220,7 @@ impl Validator<'_> {
                     }
                     let mut seen = BTreeSet::new();
                     for s in &signers {
-                        if self.check_actor(&at("signers"), s, actors, true) && !seen.insert(s) {
+                        if self.check_actor(&at("signers"), s, &*actors, true) && !seen.insert(s) {
                             self.report(&at("signers"), format!("`{s}` is named twice"), None);
                         }
                     }
@@ -262,6 +262,7 @@ impl Validator<'_> {
                     };
                     PegKind::Multisig(MultisigParams { signers, threshold, output })
                 }
+                "liquid" => PegKind::Liquid(self.liquid(p, &at, actors)),
                 other => {
                     let help = suggest(other, PEG_KINDS.iter().copied());
                     self.report(

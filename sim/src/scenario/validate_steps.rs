@@ -17,6 +17,8 @@ fn key(k: &str) -> Seg {
 struct Names {
     txs: Vec<String>,
     deposits: Vec<(String, String)>,
+    /// Peg-ins: name, peg, payer.
+    peg_ins: Vec<(String, String, String)>,
 }
 
 impl Validator<'_> {
@@ -51,6 +53,12 @@ impl Validator<'_> {
                 ("pay", s.pay.is_some()),
                 ("deposit", s.deposit.is_some()),
                 ("spend", s.spend.is_some()),
+                ("peg_in", s.peg_in.is_some()),
+                ("claim", s.claim.is_some()),
+                ("peg_out", s.peg_out.is_some()),
+                ("recover", s.recover.is_some()),
+                ("sweep", s.sweep.is_some()),
+                ("steal", s.steal.is_some()),
             ]
             .into_iter()
             .filter_map(|(k, on)| on.then_some(k))
@@ -207,6 +215,91 @@ impl Validator<'_> {
                         name,
                     }
                 }
+                Some("peg_in") => {
+                    let p = s.peg_in.as_ref().expect("present");
+                    let (peg, _) = self.liquid_peg(&at("peg_in"), p.peg.as_deref(), pegs);
+                    self.check_actor(&at("peg_in"), &p.from, actors, false);
+                    let amount = self.amount(&at("peg_in"), &p.amount).unwrap_or_default();
+                    let name = default_name("peg_in", &p.name);
+                    self.define_tx(&at("peg_in"), &name, &mut names);
+                    names.peg_ins.push((name.clone(), peg.clone(), p.from.clone()));
+                    Action::PegIn {
+                        peg,
+                        from: p.from.clone(),
+                        amount,
+                        untweaked: p.untweaked.unwrap_or(false),
+                        name,
+                    }
+                }
+                Some("claim") => {
+                    let c = s.claim.as_ref().expect("present");
+                    let (peg, _) = self.liquid_peg(&at("claim"), c.peg.as_deref(), pegs);
+                    let payer = names
+                        .peg_ins
+                        .iter()
+                        .find(|(n, _, _)| *n == c.deposit)
+                        .map(|(_, _, from)| from.clone());
+                    if payer.is_none() {
+                        let help =
+                            suggest(&c.deposit, names.peg_ins.iter().map(|(n, _, _)| n.as_str()));
+                        self.report(
+                            &at("claim"),
+                            format!("no peg-in called `{}` before this step", c.deposit),
+                            help,
+                        );
+                    }
+                    let by = c.by.clone().or(payer).unwrap_or_default();
+                    if c.by.is_some() {
+                        self.check_actor(&at("claim"), &by, actors, false);
+                    }
+                    Action::Claim { peg, deposit: c.deposit.clone(), by }
+                }
+                Some("peg_out") => {
+                    let p = s.peg_out.as_ref().expect("present");
+                    let (peg, _) = self.liquid_peg(&at("peg_out"), p.peg.as_deref(), pegs);
+                    self.check_actor(&at("peg_out"), &p.from, actors, false);
+                    let amount = self.amount(&at("peg_out"), &p.amount).unwrap_or_default();
+                    let to = self.destination(&at("peg_out"), &p.to, actors);
+                    let name = default_name("peg_out", &p.name);
+                    self.define_tx(&at("peg_out"), &name, &mut names);
+                    Action::PegOut { peg, from: p.from.clone(), amount, to, name }
+                }
+                Some(kw @ ("recover" | "steal")) => {
+                    let r = if kw == "recover" { s.recover.as_ref() } else { s.steal.as_ref() }
+                        .expect("present");
+                    let (peg, params) = self.liquid_peg(&at(kw), r.peg.as_deref(), pegs);
+                    for signer in &r.signers {
+                        let allowed =
+                            params.map(|p| if kw == "recover" { &p.emergency } else { &p.members });
+                        if self.check_actor(&at(kw), signer, actors, true)
+                            && allowed.is_some_and(|a| !a.contains(signer))
+                        {
+                            let role =
+                                if kw == "recover" { "an emergency key" } else { "a member" };
+                            self.report(
+                                &at(kw),
+                                format!("`{signer}` is not {role} of `{peg}`"),
+                                None,
+                            );
+                        }
+                    }
+                    let to = self.destination(&at(kw), &r.to, actors);
+                    let name = default_name(kw, &r.name);
+                    self.define_tx(&at(kw), &name, &mut names);
+                    let signers = r.signers.clone();
+                    if kw == "recover" {
+                        Action::Recover { peg, signers, to, name }
+                    } else {
+                        Action::Steal { peg, signers, to, name }
+                    }
+                }
+                Some("sweep") => {
+                    let w = s.sweep.as_ref().expect("present");
+                    let (peg, _) = self.liquid_peg(&at("sweep"), w.peg.as_deref(), pegs);
+                    let name = default_name("sweep", &w.name);
+                    self.define_tx(&at("sweep"), &name, &mut names);
+                    Action::Sweep { peg, name }
+                }
                 Some(other) => unreachable!("step keyword {other} is listed above"),
             };
             let expect = match &s.expect {
@@ -244,7 +337,7 @@ impl Validator<'_> {
         if outcome_keys.iter().filter(|on| **on).count() > 1 {
             self.report(path, "expect one outcome: `accepted`, `rejected` or `stalled`", None);
         }
-        if outcome_keys.iter().any(|on| *on) && action.tx_name().is_none() {
+        if outcome_keys.iter().any(|on| *on) && !action.has_outcome() {
             self.report(
                 path,
                 format!(
@@ -277,6 +370,18 @@ impl Validator<'_> {
             self.check_actor(&at("balance"), actor, actors, false);
             if let Some(amount) = self.amount(&at("balance"), amount) {
                 out.push(Expectation::Balance { actor: actor.clone(), amount });
+            }
+        }
+        for (actor, amount) in e.sidechain_balance.iter().flatten() {
+            self.check_actor(&at("sidechain_balance"), actor, actors, false);
+            if let Some(amount) = self.amount(&at("sidechain_balance"), amount) {
+                out.push(Expectation::SidechainBalance { actor: actor.clone(), amount });
+            }
+        }
+        for (peg, amount) in e.shortfall.iter().flatten() {
+            self.liquid_peg(&at("shortfall"), Some(peg), pegs);
+            if let Some(amount) = self.amount(&at("shortfall"), amount) {
+                out.push(Expectation::Shortfall { peg: peg.clone(), amount });
             }
         }
         for (peg, amount) in e.peg_balance.iter().flatten() {
@@ -323,6 +428,24 @@ impl Validator<'_> {
                 self.report(path, format!("name the peg: the scenario has {}", pegs.len()), None);
                 String::new()
             }
+        }
+    }
+
+    /// The named (or only) peg, which must be a liquid peg.
+    fn liquid_peg<'p>(
+        &mut self,
+        path: &[Seg],
+        given: Option<&str>,
+        pegs: &'p [Peg],
+    ) -> (String, Option<&'p LiquidParams>) {
+        let name = self.peg_name(path, given, pegs);
+        match pegs.iter().find(|p| p.name == name).map(|p| &p.kind) {
+            Some(PegKind::Liquid(params)) => (name, Some(params)),
+            Some(_) => {
+                self.report(path, format!("`{name}` is not a liquid peg"), None);
+                (name, None)
+            }
+            None => (name, None),
         }
     }
 

@@ -23,9 +23,10 @@ check:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
 
-# Node start-to-ready and cost per mined block, through the harness and bare.
+# Node start-to-ready, cost per mined block, and the Liquid v1 scenario, each against bare RPC.
 bench: bitcoind
     cargo bench -p peglab-harness --bench node
+    cargo bench -p peglab-harness --bench liquid
 
 # Everything CI runs.
 ci: check test

@@ -41,7 +41,8 @@ impl Lab {
         args: &[Value],
         strip: &str,
     ) -> Result<Result<T, Rejection>, LabError> {
-        match self.rpc(node)?.call(method, args) {
+        self.rpc(node)?;
+        match self.raw_call(node, method, args) {
             Ok(value) => Ok(Ok(value)),
             Err(RpcError::Server {
                 code: code::VERIFY_ERROR | code::VERIFY_REJECTED | code::VERIFY_ALREADY_IN_CHAIN,
@@ -59,7 +60,8 @@ impl Lab {
         method: &str,
         args: &[Value],
     ) -> Result<Option<T>, LabError> {
-        match self.rpc(node)?.call(method, args) {
+        self.rpc(node)?;
+        match self.raw_call(node, method, args) {
             Ok(value) => Ok(Some(value)),
             Err(RpcError::Server {
                 code: code::INVALID_ADDRESS_OR_KEY | code::INVALID_PARAMETER,

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::{
     error::LabError,
     funder::{COINBASE_MATURITY, Funder},
-    node::{LAB_EPOCH, Node, NodeOptions, call},
+    node::{LAB_EPOCH, Node, NodeOptions},
     rpc::Rpc,
 };
 
@@ -52,7 +52,22 @@ pub struct Lab {
     funder: Funder,
     /// The lab's clock (`setmocktime` on every node).
     clock: u64,
+    /// Chain-changing RPCs, when recording.
+    journal: Option<std::cell::RefCell<Vec<JournalEntry>>>,
 }
+
+/// One recorded RPC: the node, the method, its arguments.
+pub type JournalEntry = (NodeId, String, Vec<Value>);
+
+/// The RPCs that change a node's chain, mempool or clock.
+const JOURNALED: &[&str] = &[
+    "generatetodescriptor",
+    "generateblock",
+    "sendrawtransaction",
+    "setmocktime",
+    "invalidateblock",
+    "reconsiderblock",
+];
 
 impl Lab {
     /// Starts `options.nodes` nodes from `exe`, connects them, and mines the premine.
@@ -73,8 +88,13 @@ impl Lab {
                 .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                 .collect::<Result<Vec<_>, _>>()
         })?;
-        let mut lab =
-            Self { groups: vec![0; nodes.len()], nodes, funder: Funder::new(), clock: LAB_EPOCH };
+        let mut lab = Self {
+            groups: vec![0; nodes.len()],
+            nodes,
+            funder: Funder::new(),
+            clock: LAB_EPOCH,
+            journal: None,
+        };
         lab.connect_all()?;
         if options.premine > 0 {
             lab.mine_to_funder(NodeId::FIRST, options.premine)?;
@@ -114,7 +134,38 @@ impl Lab {
         method: &str,
         args: &[Value],
     ) -> Result<T, LabError> {
-        call(self.rpc(id)?, id, method, args)
+        self.raw_call(id, method, args).map_err(|source| LabError::Rpc {
+            node: id,
+            method: method.to_owned(),
+            source,
+        })
+    }
+
+    /// Every RPC of the lab goes through here (and into the journal, when it is on).
+    pub(crate) fn raw_call<T: serde::de::DeserializeOwned>(
+        &self,
+        id: NodeId,
+        method: &str,
+        args: &[Value],
+    ) -> Result<T, crate::rpc::RpcError> {
+        let rpc = self.rpc(id).map_err(|e| crate::rpc::RpcError::Transport(e.to_string()))?;
+        if let Some(journal) = &self.journal
+            && JOURNALED.contains(&method)
+        {
+            journal.borrow_mut().push((id, method.to_owned(), args.to_vec()));
+        }
+        rpc.call(method, args)
+    }
+
+    /// Starts recording every RPC that changes a node's chain, mempool or clock, for
+    /// replaying the same work without the lab (see `benches/liquid.rs`).
+    pub fn record_journal(&mut self) {
+        self.journal = Some(Default::default());
+    }
+
+    /// The RPCs recorded since [`Lab::record_journal`]: node, method, arguments.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.journal.as_ref().map(|j| j.borrow().clone()).unwrap_or_default()
     }
 
     fn mine_to_funder(&mut self, id: NodeId, n: u32) -> Result<Vec<BlockHash>, LabError> {

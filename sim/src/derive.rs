@@ -16,10 +16,11 @@ use crate::{
             sidechain::CLAIM_LEEWAY,
         },
         multisig::Multisig,
+        powpeg::script::{Erp, majority},
         sign::script_pubkey,
     },
     run::{claim_script_for_derive, keys_for_derive},
-    scenario::{LiquidParams, PegKind, Role, Scenario},
+    scenario::{LiquidParams, PegKind, PowpegParams, Role, Scenario},
 };
 
 /// The scenario's keys and pegs as JSON, for keys given explicitly or derived from the seed.
@@ -36,6 +37,7 @@ pub fn derive(scenario: &Scenario) -> Value {
                 json!({ "name": peg.name, "kind": "multisig", "threshold": params.threshold, "multisig": view })
             }
             PegKind::Liquid(params) => liquid(&secp, scenario, &peg.name, params, &signers),
+            PegKind::Powpeg(params) => powpeg(&peg.name, params, &signers),
         })
         .collect();
     let actors: Vec<Value> = scenario
@@ -112,6 +114,35 @@ fn liquid(
         "pegin_depth": params.pegin_depth,
         "claim_depth": params.pegin_depth + CLAIM_LEEWAY,
         "pegin_addresses": pegin_addresses,
+        "spend_paths": paths,
+    })
+}
+
+fn powpeg(name: &str, params: &PowpegParams, signers: &BTreeMap<String, PublicKey>) -> Value {
+    let keys = |names: &[String]| names.iter().map(|n| signers[n]).collect::<Vec<_>>();
+    let erp =
+        Erp { members: keys(&params.members), emergency: keys(&params.emergency), csv: params.csv };
+    let script = erp.script();
+    let paths = [
+        SpendPath {
+            name: "federation".into(),
+            keys: params.members.clone(),
+            threshold: majority(params.members.len()),
+            timelock: None,
+        },
+        SpendPath {
+            name: "emergency (ERP)".into(),
+            keys: params.emergency.clone(),
+            threshold: majority(params.emergency.len()),
+            timelock: Some(format!("csv {} blocks", params.csv)),
+        },
+    ];
+    json!({
+        "name": name,
+        "kind": "powpeg",
+        "redeem_script": script.to_hex_string(),
+        "federation_address": address(&script_pubkey(&script, params.address)),
+        "pegin_depth": params.pegin_depth,
         "spend_paths": paths,
     })
 }

@@ -1,7 +1,9 @@
 //! The peg mechanisms peglab models. Each builds its scripts exactly and spends them for real.
 
+pub(crate) mod federation;
 pub(crate) mod liquid;
 pub(crate) mod multisig;
+pub(crate) mod powpeg;
 pub(crate) mod sign;
 
 /// One way to spend a peg's output: who must sign, and when. The trust analysis builds on

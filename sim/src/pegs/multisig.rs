@@ -43,6 +43,7 @@ impl Multisig {
         let text = match params.output {
             OutputType::P2wsh => format!("wsh({inner})"),
             OutputType::P2shP2wsh => format!("sh(wsh({inner}))"),
+            OutputType::P2sh => format!("sh({inner})"),
         };
         let descriptor = Descriptor::from_str(&text).expect("a valid multi descriptor");
         Self { threshold: params.threshold, keys, output: params.output, descriptor }
@@ -109,16 +110,12 @@ impl Multisig {
         keys: &[SecretKey],
     ) {
         let script = self.witness_script();
-        super::sign::sign_multisig_input(
-            secp,
-            tx,
-            0,
-            &script,
-            value,
-            &self.keys,
-            self.threshold,
-            keys,
-            self.output,
-        );
+        let spend = super::sign::MultisigSpend {
+            keys: &self.keys,
+            threshold: self.threshold,
+            secrets: keys,
+            selector: None,
+        };
+        super::sign::sign_multisig_input(secp, tx, 0, &script, value, &spend, self.output);
     }
 }

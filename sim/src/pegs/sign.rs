@@ -10,26 +10,45 @@ use bitcoin::{
 
 use crate::scenario::OutputType;
 
-/// Signs input `index` (spending `value` locked by `witness_script`) with those of `secrets`
-/// whose key is in `keys`, in key order, at most `threshold` of them; missing signatures are
-/// left empty so that Bitcoin Core judges the attempt. Sets the witness, and for P2SH-P2WSH
-/// the scriptSig.
-#[expect(clippy::too_many_arguments, reason = "each argument is a distinct part of the input")]
+/// Which `OP_CHECKMULTISIG` to satisfy, and with whom.
+#[derive(Debug)]
+pub(crate) struct MultisigSpend<'a> {
+    /// The keys of the multisig, in script order.
+    pub(crate) keys: &'a [PublicKey],
+    /// Signatures it needs.
+    pub(crate) threshold: usize,
+    /// Who signs (keys not in `keys` are ignored).
+    pub(crate) secrets: &'a [SecretKey],
+    /// A branch selector pushed after the signatures (`OP_NOTIF`/`OP_IF` templates).
+    pub(crate) selector: Option<bool>,
+}
+
+/// Signs input `index` (spending `value` locked by `script`) with those of `spend.secrets`
+/// whose key is in `spend.keys`, in key order, at most `threshold` of them; missing signatures
+/// are left empty so that Bitcoin Core judges the attempt. Sets the witness and/or scriptSig
+/// for the output type.
 pub(crate) fn sign_multisig_input<C: Signing>(
     secp: &Secp256k1<C>,
     tx: &mut Transaction,
     index: usize,
-    witness_script: &Script,
+    script: &Script,
     value: Amount,
-    keys: &[PublicKey],
-    threshold: usize,
-    secrets: &[SecretKey],
+    spend: &MultisigSpend<'_>,
     output: OutputType,
 ) {
-    let sighash = SighashCache::new(&*tx)
-        .p2wsh_signature_hash(index, witness_script, value, EcdsaSighashType::All)
-        .expect("the input exists");
-    let msg = Message::from_digest(sighash.to_byte_array());
+    let (keys, threshold, secrets) = (spend.keys, spend.threshold, spend.secrets);
+    let mut cache = SighashCache::new(&*tx);
+    let sighash = match output {
+        OutputType::P2sh => cache
+            .legacy_signature_hash(index, script, EcdsaSighashType::All.to_u32())
+            .expect("the input exists")
+            .to_byte_array(),
+        OutputType::P2wsh | OutputType::P2shP2wsh => cache
+            .p2wsh_signature_hash(index, script, value, EcdsaSighashType::All)
+            .expect("the input exists")
+            .to_byte_array(),
+    };
+    let msg = Message::from_digest(sighash);
     let mut sigs: Vec<Vec<u8>> = keys
         .iter()
         .filter_map(|pk| secrets.iter().find(|sk| PublicKey::new(sk.public_key(secp)) == *pk))
@@ -37,25 +56,43 @@ pub(crate) fn sign_multisig_input<C: Signing>(
         .map(|sk| bitcoin::ecdsa::Signature::sighash_all(secp.sign_ecdsa(&msg, sk)).to_vec())
         .collect();
     sigs.resize(threshold, Vec::new());
+    if output == OutputType::P2sh {
+        let mut b = Builder::new().push_int(0);
+        for sig in sigs {
+            b = b.push_slice(PushBytesBuf::try_from(sig).expect("a signature fits a push"));
+        }
+        if let Some(selector) = spend.selector {
+            b = b.push_int(i64::from(selector));
+        }
+        let redeem = PushBytesBuf::try_from(script.to_bytes()).unwrap_or_default();
+        tx.input[index].script_sig = b.push_slice(redeem).into_script();
+        return;
+    }
     let mut witness = Witness::new();
     witness.push([]);
     for sig in sigs {
         witness.push(sig);
     }
-    witness.push(witness_script.as_bytes());
+    match spend.selector {
+        Some(true) => witness.push([1]),
+        Some(false) => witness.push([]),
+        None => {}
+    }
+    witness.push(script.as_bytes());
     tx.input[index].witness = witness;
     if output == OutputType::P2shP2wsh {
-        let program = ScriptBuf::new_p2wsh(&witness_script.wscript_hash());
+        let program = ScriptBuf::new_p2wsh(&script.wscript_hash());
         let push = PushBytesBuf::try_from(program.into_bytes()).expect("34 bytes");
         tx.input[index].script_sig = Builder::new().push_slice(push).into_script();
     }
 }
 
-/// The output script locking coins to `witness_script`.
-pub(crate) fn script_pubkey(witness_script: &Script, output: OutputType) -> ScriptBuf {
-    let p2wsh = ScriptBuf::new_p2wsh(&witness_script.wscript_hash());
+/// The output script locking coins to `script`.
+pub(crate) fn script_pubkey(script: &Script, output: OutputType) -> ScriptBuf {
+    let p2wsh = ScriptBuf::new_p2wsh(&script.wscript_hash());
     match output {
         OutputType::P2wsh => p2wsh,
         OutputType::P2shP2wsh => ScriptBuf::new_p2sh(&p2wsh.script_hash()),
+        OutputType::P2sh => ScriptBuf::new_p2sh(&script.script_hash()),
     }
 }

@@ -54,8 +54,12 @@ pub(crate) fn claim_script<C: Signing>(
     seed: &str,
     user: &str,
 ) -> bitcoin::ScriptBuf {
-    let sk = SecretKey::from_slice(&digest(&["peglab", "v1", "sidechain", seed, user]))
-        .expect("a valid key");
+    let sk = sidechain_key(seed, user);
     let pk = bitcoin::CompressedPublicKey(sk.public_key(secp));
     bitcoin::ScriptBuf::new_p2wpkh(&pk.wpubkey_hash())
+}
+
+/// A user's key on the sidechain (Liquid claim key, Rootstock account).
+pub(crate) fn sidechain_key(seed: &str, user: &str) -> SecretKey {
+    SecretKey::from_slice(&digest(&["peglab", "v1", "sidechain", seed, user])).expect("a valid key")
 }

@@ -4,8 +4,8 @@
 //! itself failing.
 
 mod expect;
+mod federated;
 mod keys;
-mod liquid;
 mod report;
 mod steps;
 mod wallet;
@@ -23,8 +23,10 @@ pub use report::{ExpectationReport, Report, StepReport, TxReport};
 use crate::{
     Chain, NodeId, Rejection,
     pegs::{
-        liquid::{federation::Federation, script::Watchman},
+        federation::{Custody, Federation},
+        liquid::{script::Watchman, sidechain::CLAIM_LEEWAY},
         multisig::Multisig,
+        powpeg::script::Erp,
     },
     scenario::{PegKind, Role, Scenario},
 };
@@ -74,7 +76,7 @@ pub(crate) struct Run<'a, C: Chain> {
     pub(crate) signers: BTreeMap<String, (PublicKey, Option<SecretKey>)>,
     pub(crate) offline: BTreeSet<String>,
     pub(crate) multisigs: BTreeMap<String, MultisigState>,
-    pub(crate) liquids: BTreeMap<String, liquid::LiquidState>,
+    pub(crate) liquids: BTreeMap<String, federated::FederatedState>,
     pub(crate) txs: BTreeMap<String, Transaction>,
     /// A counter for "last seen" times of unconfirmed transactions.
     pub(crate) seen: u64,
@@ -148,14 +150,30 @@ impl<'a, C: Chain> Run<'a, C> {
                         emergency_threshold: params.emergency_threshold,
                         csv: params.csv,
                     };
-                    let federation =
-                        Federation { watchman, address: params.address, utxos: Vec::new() };
-                    let state = liquid::LiquidState {
-                        params: params.clone(),
-                        federation,
-                        sidechain: Default::default(),
-                        pegins: Vec::new(),
+                    let custody = Custody::Watchman(watchman);
+                    let claim_depth = params.pegin_depth + CLAIM_LEEWAY;
+                    let state = federated_state(
+                        custody,
+                        params.address,
+                        &params.members,
+                        claim_depth,
+                        false,
+                    );
+                    liquids.insert(peg.name.clone(), state);
+                }
+                PegKind::Powpeg(params) => {
+                    let erp = Erp {
+                        members: keys(&params.members),
+                        emergency: keys(&params.emergency),
+                        csv: params.csv,
                     };
+                    let state = federated_state(
+                        Custody::Erp(erp),
+                        params.address,
+                        &params.members,
+                        params.pegin_depth,
+                        true,
+                    );
                     liquids.insert(peg.name.clone(), state);
                 }
             }
@@ -193,6 +211,24 @@ impl<'a, C: Chain> Run<'a, C> {
             self.chain.mine(NodeId::FIRST, 1, None).map_err(RunError::Chain)?;
         }
         Ok(())
+    }
+}
+
+fn federated_state(
+    custody: Custody,
+    address: crate::scenario::OutputType,
+    members: &[String],
+    claim_depth: u32,
+    powpeg: bool,
+) -> federated::FederatedState {
+    federated::FederatedState {
+        federation: Federation { custody, address, utxos: Vec::new() },
+        sidechain: Default::default(),
+        pegins: Vec::new(),
+        members: members.to_vec(),
+        claim_depth,
+        powpeg,
+        queue: Vec::new(),
     }
 }
 

@@ -93,9 +93,11 @@ impl<C: Chain> Run<'_, C> {
                     outcome,
                 )
             }
-            Action::PegIn { peg, from, amount, untweaked, name } => {
-                let outcome =
-                    self.peg_in(node, peg, from, *amount, *untweaked, name, &mut made, &mut model)?;
+            Action::PegIn { peg, from, amount, untweaked, rsk_to, name } => {
+                let rsk_to = rsk_to.as_deref();
+                let outcome = self.peg_in(
+                    node, peg, from, *amount, *untweaked, rsk_to, name, &mut made, &mut model,
+                )?;
                 let to = if *untweaked {
                     "the untweaked federation script of"
                 } else {
@@ -116,6 +118,10 @@ impl<C: Chain> Run<'_, C> {
             Action::Sweep { peg, name } => {
                 let outcome = self.sweep(node, peg, name, &mut made, &mut model)?;
                 (format!("the {peg} federation sweeps its outputs"), outcome)
+            }
+            Action::Batch { peg, name } => {
+                let outcome = self.batch(node, peg, name, &mut made, &mut model)?;
+                (format!("the {peg} federation releases its queued peg-outs"), outcome)
             }
             Action::Recover { peg, signers, to, name }
             | Action::Steal { peg, signers, to, name } => {
@@ -190,9 +196,24 @@ impl<C: Chain> Run<'_, C> {
         name: &str,
         made: &mut Option<(String, Transaction, Option<Amount>)>,
     ) -> Result<Outcome, RunError<C::Error>> {
+        self.user_pays_with(node, from, script, amount, None, name, made)
+    }
+
+    /// A payment that also carries an OP_RETURN output with `data`.
+    #[expect(clippy::too_many_arguments, reason = "one step's parts")]
+    pub(crate) fn user_pays_with(
+        &mut self,
+        node: NodeId,
+        from: &str,
+        script: ScriptBuf,
+        amount: Amount,
+        data: Option<Vec<u8>>,
+        name: &str,
+        made: &mut Option<(String, Transaction, Option<Amount>)>,
+    ) -> Result<Outcome, RunError<C::Error>> {
         let wallet = self.wallets.get_mut(from).expect("validated user");
         wallet.sync(&*self.chain, node)?;
-        let tx = match wallet.pay(script, amount) {
+        let tx = match wallet.pay(script, amount, data) {
             Ok(tx) => tx,
             Err(why) => return Ok(Outcome::Stalled { code: "insufficient-funds", why }),
         };

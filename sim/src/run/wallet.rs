@@ -107,9 +107,19 @@ impl UserWallet {
     }
 
     /// Builds and signs a payment of `amount` to `script`, as a user's wallet does.
-    pub(crate) fn pay(&mut self, script: ScriptBuf, amount: Amount) -> Result<Transaction, String> {
+    /// With `data`, the payment also carries one OP_RETURN output holding it.
+    pub(crate) fn pay(
+        &mut self,
+        script: ScriptBuf,
+        amount: Amount,
+        data: Option<Vec<u8>>,
+    ) -> Result<Transaction, String> {
         let mut builder = self.wallet.build_tx();
         builder.add_recipient(script, amount).fee_rate(USER_FEE_RATE);
+        if let Some(data) = data {
+            let push = bitcoin::script::PushBytesBuf::try_from(data).map_err(|e| e.to_string())?;
+            builder.add_data(&push);
+        }
         let mut psbt = builder.finish_with_aux_rand(&mut self.rng).map_err(|e| e.to_string())?;
         let secp = Secp256k1::new();
         psbt.sign(&self.master, &secp)

@@ -11,6 +11,7 @@ mod raw;
 mod spans;
 mod validate;
 mod validate_liquid;
+mod validate_powpeg;
 mod validate_steps;
 
 pub use diagnostic::Diagnostic;

@@ -88,6 +88,23 @@ pub enum PegKind {
     Multisig(MultisigParams),
     /// Liquid's federated peg (`kind = "liquid"`).
     Liquid(LiquidParams),
+    /// Rootstock's PowPeg (`kind = "powpeg"`).
+    Powpeg(PowpegParams),
+}
+
+/// Parameters of a Rootstock PowPeg (ERP federation).
+#[derive(Debug, Clone)]
+pub struct PowpegParams {
+    /// Federation member (pegnatory) signer names; M = N/2 + 1 of them sign.
+    pub members: Vec<String>,
+    /// Emergency (ERP) signer names; K/2 + 1 of them sign after the delay.
+    pub emergency: Vec<String>,
+    /// Blocks a federation output must age before the ERP keys may spend it.
+    pub csv: u16,
+    /// Confirmations a peg-in needs to be registered (`btc2RskMinimumAcceptableConfirmations`).
+    pub pegin_depth: u32,
+    /// P2SH-P2WSH (format 4000) or P2SH (format 3000).
+    pub address: OutputType,
 }
 
 /// Parameters of a Liquid (Elements watchman) peg.
@@ -128,6 +145,8 @@ pub enum OutputType {
     P2wsh,
     /// P2WSH nested in P2SH.
     P2shP2wsh,
+    /// Legacy P2SH (Rootstock's format 3000).
+    P2sh,
 }
 
 /// One step.
@@ -223,6 +242,8 @@ pub enum Action {
         amount: Amount,
         /// Pay the untweaked federation script instead (an address nobody can claim from).
         untweaked: bool,
+        /// PowPeg: name this user's Rootstock address in an `RSKT` OP_RETURN.
+        rsk_to: Option<String>,
         /// The transaction's name.
         name: String,
     },
@@ -259,6 +280,13 @@ pub enum Action {
         /// The transaction's name.
         name: String,
     },
+    /// PowPeg: the federation releases every queued peg-out in one Bitcoin transaction.
+    Batch {
+        /// The peg.
+        peg: String,
+        /// The transaction's name.
+        name: String,
+    },
     /// The online members move every federation output to a fresh federation output.
     Sweep {
         /// The peg.
@@ -292,6 +320,7 @@ impl Action {
             | Self::PegOut { name, .. }
             | Self::Recover { name, .. }
             | Self::Sweep { name, .. }
+            | Self::Batch { name, .. }
             | Self::Steal { name, .. } => Some(name),
             _ => None,
         }
@@ -320,6 +349,7 @@ impl Action {
             Self::PegOut { .. } => "peg_out",
             Self::Recover { .. } => "recover",
             Self::Sweep { .. } => "sweep",
+            Self::Batch { .. } => "batch",
             Self::Steal { .. } => "steal",
             Self::Check => "expect",
         }

@@ -15,7 +15,7 @@ pub(crate) const KNOWN_KEYS: &[&str] = &[
     "depth", "without", "from", "to", "amount", "accepted", "rejected", "stalled",
     "confirmations", "balance", "peg_balance", "preset", "members", "emergency", "csv",
     "pegin_depth", "address", "peg_in", "claim", "peg_out", "recover", "sweep", "steal",
-    "untweaked", "by", "sidechain_balance", "shortfall",
+    "untweaked", "by", "sidechain_balance", "shortfall", "batch", "rsk_to",
 ];
 
 /// A scenario file, read item by item (see `read_raw`).
@@ -63,7 +63,8 @@ pub(crate) struct RawPeg {
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawEmergency {
     pub(crate) members: Members,
-    pub(crate) threshold: usize,
+    /// Liquid only: PowPeg's is always a majority.
+    pub(crate) threshold: Option<usize>,
     pub(crate) csv: u32,
 }
 
@@ -123,6 +124,7 @@ pub(crate) struct RawStep {
     pub(crate) peg_out: Option<RawPegOut>,
     pub(crate) recover: Option<RawSigned>,
     pub(crate) sweep: Option<RawSweep>,
+    pub(crate) batch: Option<RawSweep>,
     pub(crate) steal: Option<RawSigned>,
     pub(crate) expect: Option<RawExpect>,
     pub(crate) node: Option<usize>,
@@ -166,6 +168,7 @@ pub(crate) struct RawPegIn {
     pub(crate) from: String,
     pub(crate) amount: String,
     pub(crate) untweaked: Option<bool>,
+    pub(crate) rsk_to: Option<String>,
     pub(crate) name: Option<String>,
 }
 

@@ -71,32 +71,18 @@ impl Validator<'_> {
             (Some(e), _) => {
                 let path = at("emergency");
                 let keys = self.federation(&path, e.members.clone(), "emergency", actors);
-                if e.threshold == 0 || e.threshold > keys.len() {
-                    self.report(
-                        &path,
-                        format!(
-                            "emergency threshold {} is impossible with {} keys",
-                            e.threshold,
-                            keys.len()
-                        ),
-                        None,
-                    );
+                let threshold = e.threshold.unwrap_or_else(|| {
+                    self.report(&path, "a liquid emergency path needs a `threshold`", None);
+                    1
+                });
+                if threshold == 0 || threshold > keys.len() {
+                    let n = keys.len();
+                    let message =
+                        format!("emergency threshold {threshold} is impossible with {n} keys");
+                    self.report(&path, message, None);
                 }
-                let csv = match u16::try_from(e.csv) {
-                    Ok(csv) if csv > 0 => csv,
-                    _ => {
-                        self.report(
-                            &path,
-                            format!(
-                                "csv {} is impossible: a relative timelock in blocks is 1 to 65535",
-                                e.csv
-                            ),
-                            None,
-                        );
-                        1
-                    }
-                };
-                (keys, e.threshold, csv)
+                let csv = self.csv(&path, e.csv);
+                (keys, threshold, csv)
             }
             (None, Some(v1)) => {
                 let keys = self.federation(
@@ -167,9 +153,22 @@ impl Validator<'_> {
         }
     }
 
+    /// A relative timelock in blocks: 1 to 65535.
+    pub(crate) fn csv(&mut self, path: &[Seg], csv: u32) -> u16 {
+        match u16::try_from(csv) {
+            Ok(csv) if csv > 0 => csv,
+            _ => {
+                let message =
+                    format!("csv {csv} is impossible: a relative timelock in blocks is 1 to 65535");
+                self.report(path, message, None);
+                1
+            }
+        }
+    }
+
     /// Resolves a federation's signers: named signer actors, or `count` new ones called
     /// `<prefix>-1`, `<prefix>-2`, ... (kept when the file defines them).
-    fn federation(
+    pub(crate) fn federation(
         &mut self,
         path: &[Seg],
         spec: Members,

@@ -12,6 +12,13 @@ fn key(k: &str) -> Seg {
     Seg::Key(k.to_owned())
 }
 
+/// What step validation needs of a federated peg.
+struct Fed {
+    members: Vec<String>,
+    emergency: Vec<String>,
+    powpeg: bool,
+}
+
 /// Names of transactions defined so far, with the peg of deposits.
 #[derive(Default)]
 struct Names {
@@ -58,6 +65,7 @@ impl Validator<'_> {
                 ("peg_out", s.peg_out.is_some()),
                 ("recover", s.recover.is_some()),
                 ("sweep", s.sweep.is_some()),
+                ("batch", s.batch.is_some()),
                 ("steal", s.steal.is_some()),
             ]
             .into_iter()
@@ -217,8 +225,21 @@ impl Validator<'_> {
                 }
                 Some("peg_in") => {
                     let p = s.peg_in.as_ref().expect("present");
-                    let (peg, _) = self.liquid_peg(&at("peg_in"), p.peg.as_deref(), pegs);
+                    let (peg, fed) = self.liquid_peg(&at("peg_in"), p.peg.as_deref(), pegs);
                     self.check_actor(&at("peg_in"), &p.from, actors, false);
+                    if let Some(to) = &p.rsk_to {
+                        self.check_actor(&at("peg_in"), to, actors, false);
+                        if fed.as_ref().is_some_and(|f| !f.powpeg) {
+                            self.report(
+                                &at("peg_in"),
+                                "`rsk_to` names a Rootstock destination: only a powpeg has one",
+                                None,
+                            );
+                        }
+                    }
+                    if p.untweaked.is_some() && fed.as_ref().is_some_and(|f| f.powpeg) {
+                        self.report(&at("peg_in"), "`untweaked` is about Liquid's tweaked addresses: a powpeg has one address", None);
+                    }
                     let amount = self.amount(&at("peg_in"), &p.amount).unwrap_or_default();
                     let name = default_name("peg_in", &p.name);
                     self.define_tx(&at("peg_in"), &name, &mut names);
@@ -228,6 +249,7 @@ impl Validator<'_> {
                         from: p.from.clone(),
                         amount,
                         untweaked: p.untweaked.unwrap_or(false),
+                        rsk_to: p.rsk_to.clone(),
                         name,
                     }
                 }
@@ -256,21 +278,29 @@ impl Validator<'_> {
                 }
                 Some("peg_out") => {
                     let p = s.peg_out.as_ref().expect("present");
-                    let (peg, _) = self.liquid_peg(&at("peg_out"), p.peg.as_deref(), pegs);
+                    let (peg, fed) = self.liquid_peg(&at("peg_out"), p.peg.as_deref(), pegs);
                     self.check_actor(&at("peg_out"), &p.from, actors, false);
                     let amount = self.amount(&at("peg_out"), &p.amount).unwrap_or_default();
                     let to = self.destination(&at("peg_out"), &p.to, actors);
                     let name = default_name("peg_out", &p.name);
-                    self.define_tx(&at("peg_out"), &name, &mut names);
+                    if fed.as_ref().is_some_and(|f| f.powpeg) {
+                        // A PowPeg queues the request; the Bitcoin transaction is a `batch`'s.
+                        if p.name.is_some() {
+                            self.report(&at("peg_out"), "a PowPeg peg-out only queues a request: name the `batch` that pays it", None);
+                        }
+                    } else {
+                        self.define_tx(&at("peg_out"), &name, &mut names);
+                    }
                     Action::PegOut { peg, from: p.from.clone(), amount, to, name }
                 }
                 Some(kw @ ("recover" | "steal")) => {
                     let r = if kw == "recover" { s.recover.as_ref() } else { s.steal.as_ref() }
                         .expect("present");
-                    let (peg, params) = self.liquid_peg(&at(kw), r.peg.as_deref(), pegs);
+                    let (peg, fed) = self.liquid_peg(&at(kw), r.peg.as_deref(), pegs);
                     for signer in &r.signers {
-                        let allowed =
-                            params.map(|p| if kw == "recover" { &p.emergency } else { &p.members });
+                        let allowed = fed
+                            .as_ref()
+                            .map(|p| if kw == "recover" { &p.emergency } else { &p.members });
                         if self.check_actor(&at(kw), signer, actors, true)
                             && allowed.is_some_and(|a| !a.contains(signer))
                         {
@@ -299,6 +329,20 @@ impl Validator<'_> {
                     let name = default_name("sweep", &w.name);
                     self.define_tx(&at("sweep"), &name, &mut names);
                     Action::Sweep { peg, name }
+                }
+                Some("batch") => {
+                    let w = s.batch.as_ref().expect("present");
+                    let (peg, fed) = self.liquid_peg(&at("batch"), w.peg.as_deref(), pegs);
+                    if fed.as_ref().is_some_and(|f| !f.powpeg) {
+                        self.report(
+                            &at("batch"),
+                            "a liquid peg pays each peg-out at once: `batch` is a PowPeg's",
+                            None,
+                        );
+                    }
+                    let name = default_name("batch", &w.name);
+                    self.define_tx(&at("batch"), &name, &mut names);
+                    Action::Batch { peg, name }
                 }
                 Some(other) => unreachable!("step keyword {other} is listed above"),
             };
@@ -379,6 +423,7 @@ impl Validator<'_> {
             }
         }
         for (peg, amount) in e.shortfall.iter().flatten() {
+            // Any federated peg (liquid or powpeg).
             self.liquid_peg(&at("shortfall"), Some(peg), pegs);
             if let Some(amount) = self.amount(&at("shortfall"), amount) {
                 out.push(Expectation::Shortfall { peg: peg.clone(), amount });
@@ -431,18 +476,38 @@ impl Validator<'_> {
         }
     }
 
-    /// The named (or only) peg, which must be a liquid peg.
-    fn liquid_peg<'p>(
+    /// The named (or only) peg, which must be a federated one (liquid or powpeg): its name,
+    /// its members and emergency keys, and whether it is a PowPeg.
+    fn liquid_peg(
         &mut self,
         path: &[Seg],
         given: Option<&str>,
-        pegs: &'p [Peg],
-    ) -> (String, Option<&'p LiquidParams>) {
+        pegs: &[Peg],
+    ) -> (String, Option<Fed>) {
         let name = self.peg_name(path, given, pegs);
         match pegs.iter().find(|p| p.name == name).map(|p| &p.kind) {
-            Some(PegKind::Liquid(params)) => (name, Some(params)),
-            Some(_) => {
-                self.report(path, format!("`{name}` is not a liquid peg"), None);
+            Some(PegKind::Liquid(l)) => (
+                name,
+                Some(Fed {
+                    members: l.members.clone(),
+                    emergency: l.emergency.clone(),
+                    powpeg: false,
+                }),
+            ),
+            Some(PegKind::Powpeg(r)) => (
+                name,
+                Some(Fed {
+                    members: r.members.clone(),
+                    emergency: r.emergency.clone(),
+                    powpeg: true,
+                }),
+            ),
+            Some(PegKind::Multisig(_)) => {
+                self.report(
+                    path,
+                    format!("`{name}` is a multisig peg: this step needs a liquid or powpeg peg"),
+                    None,
+                );
                 (name, None)
             }
             None => (name, None),

@@ -1,28 +1,35 @@
-//! Liquid steps: peg-in, claim (with an SPV proof from the node), peg-out, sweep, emergency
+//! Federated peg steps (Liquid and Rootstock's PowPeg): peg-in, claim or registration (with
+//! an SPV proof from the node), peg-out (at once, or queued and batched), sweep, emergency
 //! recovery and theft by a colluding quorum.
 
 use bitcoin::{Amount, OutPoint, ScriptBuf, Transaction, TxOut};
 
 use super::{Outcome, Run, RunError, keys};
+use crate::pegs::powpeg::rsk;
 use crate::{
     Chain, NodeId, TxStatus,
-    pegs::liquid::{
+    pegs::{
         federation::{FedUtxo, Federation, Signers},
-        sidechain::{CLAIM_LEEWAY, Evidence, PegIn, Sidechain, check_claim},
+        liquid::sidechain::{Evidence, PegIn, Sidechain, check_claim},
     },
-    scenario::LiquidParams,
 };
 
-/// A Liquid peg's modelled state.
+/// A federated peg's modelled state.
 #[derive(Debug)]
-pub(crate) struct LiquidState {
-    pub(crate) params: LiquidParams,
+pub(crate) struct FederatedState {
     pub(crate) federation: Federation,
     pub(crate) sidechain: Sidechain,
     pub(crate) pegins: Vec<PegIn>,
+    pub(crate) members: Vec<String>,
+    /// Confirmations a peg-in needs before it can be claimed (Liquid: pegin_depth + 2).
+    pub(crate) claim_depth: u32,
+    /// Rootstock: registration instead of claims, peg-outs queued for a batch.
+    pub(crate) powpeg: bool,
+    /// PowPeg peg-out requests waiting for a batch: requester, amount, destination.
+    pub(crate) queue: Vec<(String, Amount, ScriptBuf)>,
 }
 
-impl LiquidState {
+impl FederatedState {
     /// Liabilities minus `holdings` minus fees the federation paid, when positive.
     pub(crate) fn shortfall(&self, holdings: Amount) -> Amount {
         let covered = holdings + self.sidechain.fees_paid;
@@ -41,16 +48,17 @@ impl<C: Chain> Run<'_, C> {
         from: &str,
         amount: Amount,
         untweaked: bool,
+        rsk_to: Option<&str>,
         name: &str,
         made: &mut Made,
         model: &mut Vec<String>,
     ) -> Result<Outcome, RunError<C::Error>> {
         let claim_script = keys::claim_script(&self.secp, &self.scenario.seed, from);
         let state = &self.liquids[peg];
-        let script = state
-            .federation
-            .pegin_script_pubkey(&self.secp, (!untweaked).then_some(claim_script.as_script()));
-        let outcome = self.user_pays(node, from, script, amount, name, made)?;
+        let tweak = (!untweaked && !state.powpeg).then_some(claim_script.as_script());
+        let script = state.federation.pegin_script_pubkey(&self.secp, tweak);
+        let data = rsk_to.map(|to| rsk::pegin_instructions(&self.rsk_address(to)));
+        let outcome = self.user_pays_with(node, from, script, amount, data, name, made)?;
         if let (Outcome::Accepted, Some((_, tx, _))) = (&outcome, made.as_ref()) {
             let txid = tx.compute_txid();
             let state = self.liquids.get_mut(peg).expect("validated peg");
@@ -60,11 +68,15 @@ impl<C: Chain> Run<'_, C> {
                 txid,
                 claim_script,
             });
-            let what =
-                if untweaked { "the untweaked federation script" } else { "its peg-in address" };
+            let what = match (state.powpeg, untweaked) {
+                (true, _) => "the federation address",
+                (false, true) => "the untweaked federation script",
+                (false, false) => "its peg-in address",
+            };
+            let verb = if state.powpeg { "registrable" } else { "claimable" };
             model.push(format!(
-                "{from} paid {amount} to {what}; claimable after {} confirmations",
-                state.params.pegin_depth + CLAIM_LEEWAY
+                "{from} paid {amount} to {what}; {verb} after {} confirmations",
+                state.claim_depth
             ));
         }
         Ok(outcome)
@@ -80,13 +92,16 @@ impl<C: Chain> Run<'_, C> {
     ) -> Result<Outcome, RunError<C::Error>> {
         let refused = |code: &'static str, why: String| Ok(Outcome::ModelRejected { code, why });
         let state = &self.liquids[peg];
-        let Some(pegin) = state.pegins.iter().find(|p| p.name == deposit).cloned() else {
+        // The peg-in may have paid another federation's address: the script check says so.
+        let pegin =
+            self.liquids.values().flat_map(|s| &s.pegins).find(|p| p.name == deposit).cloned();
+        let Some(pegin) = pegin else {
             return refused("no-peg-in", format!("{deposit} was never accepted by Bitcoin Core"));
         };
         if state.sidechain.claimed.iter().any(|(n, _, _)| n == deposit) {
             return refused("already-claimed", format!("{deposit} was claimed before"));
         }
-        if pegin.from != by {
+        if !state.powpeg && pegin.from != by {
             return refused(
                 "claim-key",
                 format!(
@@ -116,18 +131,25 @@ impl<C: Chain> Run<'_, C> {
             .map_err(chain_err)?
             .expect("a confirmed transaction");
         let best_at_height = self.chain.block_at(node, block.height).map_err(chain_err)?;
-        let expected =
-            state.federation.pegin_script_pubkey(&self.secp, Some(pegin.claim_script.as_script()));
-        let required = state.params.pegin_depth + CLAIM_LEEWAY;
+        let tweak = (!state.powpeg).then_some(pegin.claim_script.as_script());
+        let expected = state.federation.pegin_script_pubkey(&self.secp, tweak);
+        let required = state.claim_depth;
         let evidence = Evidence { tx: &tx, proof: &proof, best_at_height, confirmations };
         let (vout, value) = match check_claim(&evidence, &expected, required) {
             Ok(claimed) => claimed,
             Err(refusal) => return refused(refusal.code, refusal.why),
         };
+        // A PowPeg credits the RSKT destination, or else the sender (`BtcLockSender`).
+        let credited = if self.liquids[peg].powpeg {
+            let named = rsk::destination(&tx).and_then(|address| self.rsk_owner(&address));
+            named.unwrap_or_else(|| pegin.from.clone())
+        } else {
+            by.to_owned()
+        };
         let state = self.liquids.get_mut(peg).expect("validated peg");
         let outpoint = OutPoint::new(pegin.txid, vout);
         state.sidechain.claimed.push((deposit.to_owned(), outpoint, value));
-        *state.sidechain.balances.entry(by.to_owned()).or_default() += value;
+        *state.sidechain.balances.entry(credited.clone()).or_default() += value;
         state.federation.utxos.push(FedUtxo {
             source: deposit.to_owned(),
             outpoint,
@@ -135,7 +157,7 @@ impl<C: Chain> Run<'_, C> {
             claim_script: Some(pegin.claim_script),
         });
         model.push(format!(
-            "SPV proof checked: merkle branch to header {}, on the best chain with {confirmations} confirmations (needs {required}); {by} credited {value}",
+            "SPV proof checked: merkle branch to header {}, on the best chain with {confirmations} confirmations (needs {required}); {credited} credited {value}",
             block.hash
         ));
         Ok(Outcome::Accepted)
@@ -162,12 +184,20 @@ impl<C: Chain> Run<'_, C> {
         state.sidechain.balances.insert(from.to_owned(), balance - amount);
         state.sidechain.pending_pegouts += amount;
         model.push(format!("{from} burned {amount} on the sidechain"));
+        if state.powpeg {
+            state.queue.push((from.to_owned(), amount, to));
+            model.push(format!(
+                "the bridge queued the peg-out ({} waiting for the next batch)",
+                state.queue.len()
+            ));
+            return Ok(Outcome::Accepted);
+        }
         let members = self.online_members(peg);
         let state = &self.liquids[peg];
-        if members.len() < state.params.threshold {
+        if members.len() < state.federation.threshold() {
             let why = format!(
                 "{} member signatures needed, {} online",
-                state.params.threshold,
+                state.federation.threshold(),
                 members.len()
             );
             return Ok(Outcome::Stalled { code: "quorum", why });
@@ -193,7 +223,7 @@ impl<C: Chain> Run<'_, C> {
             state.sidechain.pending_pegouts -= amount;
             model.push(format!(
                 "federation paid out {amount} (less the fee) with {} signatures",
-                state.params.threshold
+                state.federation.threshold()
             ));
         }
         Ok(outcome)
@@ -209,10 +239,10 @@ impl<C: Chain> Run<'_, C> {
     ) -> Result<Outcome, RunError<C::Error>> {
         let members = self.online_members(peg);
         let state = &self.liquids[peg];
-        if members.len() < state.params.threshold {
+        if members.len() < state.federation.threshold() {
             let why = format!(
                 "{} member signatures needed, {} online",
-                state.params.threshold,
+                state.federation.threshold(),
                 members.len()
             );
             return Ok(Outcome::Stalled { code: "quorum", why });
@@ -293,6 +323,69 @@ impl<C: Chain> Run<'_, C> {
         Ok(outcome)
     }
 
+    /// PowPeg: one Bitcoin transaction paying every queued peg-out, signed by a majority.
+    pub(crate) fn batch(
+        &mut self,
+        node: NodeId,
+        peg: &str,
+        name: &str,
+        made: &mut Made,
+        model: &mut Vec<String>,
+    ) -> Result<Outcome, RunError<C::Error>> {
+        let members = self.online_members(peg);
+        let state = &self.liquids[peg];
+        let threshold = state.federation.threshold();
+        if members.len() < threshold {
+            let why = format!("{threshold} member signatures needed, {} online", members.len());
+            return Ok(Outcome::Stalled { code: "quorum", why });
+        }
+        if state.queue.is_empty() {
+            return Ok(Outcome::Stalled {
+                code: "nothing-queued",
+                why: "no peg-out is waiting".into(),
+            });
+        }
+        let total: Amount = state.queue.iter().map(|(_, a, _)| *a).sum();
+        let Some(inputs) = select(&state.federation.utxos, total) else {
+            let why =
+                format!("the federation holds {}, less than {total}", state.federation.holdings());
+            return Ok(Outcome::Stalled { code: "insufficient-federation-funds", why });
+        };
+        let held: Amount = inputs.iter().map(|u| u.value).sum();
+        let mut outputs = Vec::new();
+        if held > total {
+            outputs.push(TxOut {
+                value: held - total,
+                script_pubkey: state.federation.pegin_script_pubkey(&self.secp, None),
+            });
+        }
+        // The last request's output pays the fee (rskj spreads it over the batch).
+        outputs.extend(
+            state.queue.iter().map(|(_, a, to)| TxOut { value: *a, script_pubkey: to.clone() }),
+        );
+        let tx = state.federation.spend(&self.secp, &inputs, outputs, &Signers::Members(&members));
+        let requests = state.queue.len();
+        let outcome =
+            self.federation_broadcast(node, peg, name, tx, &inputs, false, made, model)?;
+        if matches!(outcome, Outcome::Accepted) {
+            let state = self.liquids.get_mut(peg).expect("validated peg");
+            state.sidechain.pending_pegouts -= total;
+            state.queue.clear();
+            model.push(format!("{requests} peg-out request(s) paid in one transaction, signed by {threshold} members"));
+        }
+        Ok(outcome)
+    }
+
+    /// A user's Rootstock address.
+    fn rsk_address(&self, user: &str) -> [u8; 20] {
+        rsk::address(&self.secp, &keys::sidechain_key(&self.scenario.seed, user))
+    }
+
+    /// The user whose Rootstock address this is.
+    fn rsk_owner(&self, address: &[u8; 20]) -> Option<String> {
+        self.wallets.keys().find(|u| self.rsk_address(u) == *address).cloned()
+    }
+
     /// What the federation holds as `node` sees it: a claimed peg-in backs L-BTC only while it
     /// is confirmed on the best chain; the federation's own outputs count from the mempool on.
     pub(crate) fn liquid_holdings(
@@ -343,7 +436,6 @@ impl<C: Chain> Run<'_, C> {
         peg: &str,
     ) -> Vec<(bitcoin::PublicKey, bitcoin::secp256k1::SecretKey)> {
         self.liquids[peg]
-            .params
             .members
             .iter()
             .filter(|m| !self.offline.contains(*m))

@@ -1,0 +1,86 @@
+//! Rootstock addresses and the `RSKT` peg-in instructions (RSKIP170): one OP_RETURN output
+//! whose data is `RSKT | version 0x01 | 20-byte Rootstock destination [| refund type | hash]`.
+
+use bitcoin::{
+    ScriptBuf, Transaction,
+    script::Instruction,
+    secp256k1::{Secp256k1, SecretKey, Signing},
+};
+use sha3::{Digest, Keccak256};
+
+const PREFIX: &[u8; 4] = b"RSKT";
+const VERSION: u8 = 1;
+
+/// A Rootstock (Ethereum-style) address: the last 20 bytes of Keccak-256 of the uncompressed
+/// public key without its 0x04 prefix.
+pub(crate) fn address<C: Signing>(secp: &Secp256k1<C>, key: &SecretKey) -> [u8; 20] {
+    let public = key.public_key(secp).serialize_uncompressed();
+    let digest = Keccak256::digest(&public[1..]);
+    digest[12..].try_into().expect("20 bytes")
+}
+
+/// The OP_RETURN data of a peg-in that names `destination` (the 25-byte form, no refund).
+pub(crate) fn pegin_instructions(destination: &[u8; 20]) -> Vec<u8> {
+    let mut data = PREFIX.to_vec();
+    data.push(VERSION);
+    data.extend_from_slice(destination);
+    data
+}
+
+/// The destination a peg-in names in its one `RSKT` OP_RETURN output, if it names one.
+pub(crate) fn destination(tx: &Transaction) -> Option<[u8; 20]> {
+    let mut found = tx.output.iter().filter_map(|o| instructions(&o.script_pubkey));
+    let data = found.next()?;
+    if found.next().is_some() {
+        return None; // Rootstock requires exactly one.
+    }
+    (data.len() == 25 || data.len() == 46).then(|| data[5..25].try_into().ok()).flatten()
+}
+
+fn instructions(script: &ScriptBuf) -> Option<Vec<u8>> {
+    if !script.is_op_return() {
+        return None;
+    }
+    let data = match script.instructions().nth(1)? {
+        Ok(Instruction::PushBytes(push)) => push.as_bytes().to_vec(),
+        _ => return None,
+    };
+    (data.starts_with(PREFIX) && data.get(4) == Some(&VERSION)).then_some(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_of_a_known_key() {
+        // Secret key 1: its Ethereum/Rootstock address is well known.
+        let secp = Secp256k1::new();
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        let addr = address(&secp, &SecretKey::from_slice(&one).unwrap());
+        assert_eq!(
+            bitcoin::hex::DisplayHex::to_lower_hex_string(&addr[..]),
+            "7e5f4552091a69125d5dfcb7b8c2659029395bdf"
+        );
+    }
+
+    #[test]
+    fn instructions_round_trip() {
+        let dest = [7u8; 20];
+        let data = pegin_instructions(&dest);
+        assert_eq!(&data[..5], b"RSKT\x01");
+        assert_eq!(data.len(), 25);
+        let push = bitcoin::script::PushBytesBuf::try_from(data).unwrap();
+        let tx = Transaction {
+            version: bitcoin::transaction::Version::TWO,
+            lock_time: bitcoin::absolute::LockTime::ZERO,
+            input: vec![],
+            output: vec![bitcoin::TxOut {
+                value: bitcoin::Amount::ZERO,
+                script_pubkey: ScriptBuf::new_op_return(push),
+            }],
+        };
+        assert_eq!(destination(&tx), Some(dest));
+    }
+}

@@ -80,6 +80,34 @@ fn derive_prints_scripts_addresses_and_spend_paths() {
     assert_eq!(peglab(&["derive", SCENARIO]).stdout, out.stdout);
 }
 
+#[test]
+fn derive_shows_federation_scripts_and_the_flyover_address() {
+    let out = peglab(&["derive", "scenarios/federated/powpeg_mainnet_preset.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let peg = &json["pegs"][0];
+    let script = peg["redeem_script"].as_str().unwrap();
+    // OP_NOTIF OP_5 ... OP_ELSE <50cd00> OP_CSV OP_DROP OP_3 ... OP_4 OP_CHECKMULTISIG OP_ENDIF
+    assert!(
+        script.starts_with("6455")
+            && script.contains("670350cd00b275")
+            && script.ends_with("54ae68"),
+        "{script}"
+    );
+    let flyover = &peg["flyover"];
+    let hash = flyover["derivation_hash"].as_str().unwrap();
+    assert_eq!(flyover["redeem_script"].as_str().unwrap(), format!("20{hash}75{script}"));
+    assert!(flyover["address"].as_str().unwrap().starts_with('2'), "P2SH-P2WSH on regtest");
+    assert_eq!(peg["spend_paths"][1]["threshold"], 3);
+    assert_eq!(peg["spend_paths"][1]["timelock"], "csv 52560 blocks");
+
+    let out = peglab(&["derive", "scenarios/federated/liquid_v1_preset.toml"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fedpeg = json["pegs"][0]["fedpegscript"].as_str().unwrap();
+    assert!(fedpeg.starts_with("745c87635b21") && fedpeg.contains("5f6702c00fb27552"), "{fedpeg}");
+    assert_eq!(json["pegs"][0]["claim_depth"], 102);
+}
+
 /// Needs a bitcoind; the product finds (or builds) it as usual.
 #[test]
 fn run_writes_junit_and_json_and_is_deterministic() {

@@ -16,7 +16,10 @@ use crate::{
             sidechain::CLAIM_LEEWAY,
         },
         multisig::Multisig,
-        powpeg::script::{Erp, majority},
+        powpeg::{
+            flyover,
+            script::{Erp, majority},
+        },
         sign::script_pubkey,
     },
     run::{claim_script_for_derive, keys_for_derive},
@@ -137,10 +140,21 @@ fn powpeg(name: &str, params: &PowpegParams, signers: &BTreeMap<String, PublicKe
             timelock: Some(format!("csv {} blocks", params.csv)),
         },
     ];
+    let flyover = params.flyover.as_ref().and_then(|f| {
+        let hash = flyover::derivation_hash(&f.arguments_hash, &f.user_refund, &f.lbc, &f.lp_btc)?;
+        let redeem = flyover::redeem_script(&hash, &script);
+        let spk = flyover::deposit_script_pubkey(&hash, &script, params.address);
+        Some(json!({
+            "derivation_hash": bitcoin::hex::DisplayHex::to_lower_hex_string(&hash[..]),
+            "redeem_script": redeem.to_hex_string(),
+            "address": address(&spk),
+        }))
+    });
     json!({
         "name": name,
         "kind": "powpeg",
         "redeem_script": script.to_hex_string(),
+        "flyover": flyover,
         "federation_address": address(&script_pubkey(&script, params.address)),
         "pegin_depth": params.pegin_depth,
         "spend_paths": paths,

@@ -105,6 +105,21 @@ pub struct PowpegParams {
     pub pegin_depth: u32,
     /// P2SH-P2WSH (format 4000) or P2SH (format 3000).
     pub address: OutputType,
+    /// A flyover deposit to derive, if the file asks for one.
+    pub flyover: Option<Flyover>,
+}
+
+/// The inputs of a flyover (fast-mode) deposit address.
+#[derive(Debug, Clone)]
+pub struct Flyover {
+    /// The user's refund address (legacy P2PKH or P2SH).
+    pub user_refund: Address,
+    /// The liquidity provider's Bitcoin address (legacy P2PKH or P2SH).
+    pub lp_btc: Address,
+    /// The Liquidity Bridge Contract's Rootstock address.
+    pub lbc: [u8; 20],
+    /// The hash of the quote's derivation arguments.
+    pub arguments_hash: [u8; 32],
 }
 
 /// Parameters of a Liquid (Elements watchman) peg.

@@ -15,7 +15,8 @@ pub(crate) const KNOWN_KEYS: &[&str] = &[
     "depth", "without", "from", "to", "amount", "accepted", "rejected", "stalled",
     "confirmations", "balance", "peg_balance", "preset", "members", "emergency", "csv",
     "pegin_depth", "address", "peg_in", "claim", "peg_out", "recover", "sweep", "steal",
-    "untweaked", "by", "sidechain_balance", "shortfall", "batch", "rsk_to",
+    "untweaked", "by", "sidechain_balance", "shortfall", "batch", "rsk_to", "flyover",
+    "user_refund", "lp_btc", "lbc", "arguments_hash",
 ];
 
 /// A scenario file, read item by item (see `read_raw`).
@@ -58,6 +59,16 @@ pub(crate) struct RawPeg {
     pub(crate) emergency: Option<RawEmergency>,
     pub(crate) pegin_depth: Option<u32>,
     pub(crate) address: Option<String>,
+    pub(crate) flyover: Option<RawFlyover>,
+}
+
+/// A PowPeg flyover deposit to derive (`peglab derive`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawFlyover {
+    pub(crate) user_refund: String,
+    pub(crate) lp_btc: String,
+    pub(crate) lbc: String,
+    pub(crate) arguments_hash: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,9 +1,11 @@
 //! Validating a Rootstock PowPeg: members, ERP keys, delay, confirmations.
 
+use std::str::FromStr;
+
 use super::{
     diagnostic::suggest,
-    model::{Actor, OutputType, PowpegParams},
-    raw::{Members, RawPeg},
+    model::{Actor, Flyover, OutputType, PowpegParams},
+    raw::{Members, RawFlyover, RawPeg},
     spans::Seg,
     validate::Validator,
 };
@@ -18,7 +20,49 @@ const MAINNET_DELAY: u32 = 52_560;
 const MAINNET_CONFIRMATIONS: u32 = 100;
 const PRESETS: &[&str] = &["rootstock-mainnet"];
 
+fn legacy_address(text: &str) -> Result<bitcoin::Address, String> {
+    let address =
+        bitcoin::Address::from_str(text).map_err(|e| format!("`{text}` is not an address: {e}"))?;
+    let address = address
+        .require_network(bitcoin::Network::Regtest)
+        .map_err(|_| format!("`{text}` is not a regtest address"))?;
+    match address.address_type() {
+        Some(bitcoin::AddressType::P2pkh | bitcoin::AddressType::P2sh) => Ok(address),
+        _ => {
+            Err(format!("`{text}` is not a legacy P2PKH or P2SH address, which rskj requires here"))
+        }
+    }
+}
+
+fn hex_bytes<const N: usize>(text: &str) -> Result<[u8; N], String> {
+    <[u8; N] as bitcoin::hex::FromHex>::from_hex(text)
+        .map_err(|e| format!("`{text}` is not {N} bytes of hex: {e}"))
+}
+
 impl Validator<'_> {
+    /// The value, or `None` with the error reported at `path`.
+    fn accept<T>(&mut self, path: &[Seg], result: Result<T, String>) -> Option<T> {
+        result.map_err(|message| self.report(path, message, None)).ok()
+    }
+
+    fn flyover(&mut self, path: &[Seg], f: &RawFlyover) -> Option<Flyover> {
+        let at = |k: &str| {
+            let mut p = path.to_vec();
+            p.push(Seg::Key(k.to_owned()));
+            p
+        };
+        let user_refund = self.accept(&at("user_refund"), legacy_address(&f.user_refund));
+        let lp_btc = self.accept(&at("lp_btc"), legacy_address(&f.lp_btc));
+        let lbc = self.accept(&at("lbc"), hex_bytes::<20>(&f.lbc));
+        let arguments_hash = self.accept(&at("arguments_hash"), hex_bytes::<32>(&f.arguments_hash));
+        Some(Flyover {
+            user_refund: user_refund?,
+            lp_btc: lp_btc?,
+            lbc: lbc?,
+            arguments_hash: arguments_hash?,
+        })
+    }
+
     pub(crate) fn powpeg(
         &mut self,
         p: &RawPeg,
@@ -116,6 +160,7 @@ impl Validator<'_> {
                 );
             }
         }
-        PowpegParams { members, emergency, csv, pegin_depth, address }
+        let flyover = p.flyover.as_ref().and_then(|f| self.flyover(&at("flyover"), f));
+        PowpegParams { members, emergency, csv, pegin_depth, address, flyover }
     }
 }

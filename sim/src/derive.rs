@@ -70,14 +70,7 @@ fn liquid(
     params: &LiquidParams,
     signers: &BTreeMap<String, PublicKey>,
 ) -> Value {
-    let keys = |names: &[String]| names.iter().map(|n| signers[n]).collect::<Vec<_>>();
-    let watchman = Watchman {
-        members: keys(&params.members),
-        threshold: params.threshold,
-        emergency: keys(&params.emergency),
-        emergency_threshold: params.emergency_threshold,
-        csv: params.csv,
-    };
+    let watchman = Watchman::of(params, |n| signers[n]);
     let fedpegscript = watchman.script();
     let pegin_addresses: BTreeMap<&str, Value> = scenario
         .actors

@@ -192,16 +192,11 @@ impl<C: Chain> Run<'_, C> {
             ));
             return Ok(Outcome::Accepted);
         }
-        let members = self.online_members(peg);
+        let members = match self.quorum(peg) {
+            Ok(members) => members,
+            Err(stall) => return Ok(stall),
+        };
         let state = &self.liquids[peg];
-        if members.len() < state.federation.threshold() {
-            let why = format!(
-                "{} member signatures needed, {} online",
-                state.federation.threshold(),
-                members.len()
-            );
-            return Ok(Outcome::Stalled { code: "quorum", why });
-        }
         let Some(inputs) = select(&state.federation.utxos, amount) else {
             let why =
                 format!("the federation holds {}, less than {amount}", state.federation.holdings());
@@ -237,16 +232,11 @@ impl<C: Chain> Run<'_, C> {
         made: &mut Made,
         model: &mut Vec<String>,
     ) -> Result<Outcome, RunError<C::Error>> {
-        let members = self.online_members(peg);
+        let members = match self.quorum(peg) {
+            Ok(members) => members,
+            Err(stall) => return Ok(stall),
+        };
         let state = &self.liquids[peg];
-        if members.len() < state.federation.threshold() {
-            let why = format!(
-                "{} member signatures needed, {} online",
-                state.federation.threshold(),
-                members.len()
-            );
-            return Ok(Outcome::Stalled { code: "quorum", why });
-        }
         let inputs = state.federation.utxos.clone();
         if inputs.is_empty() {
             return Ok(Outcome::Stalled {
@@ -332,13 +322,12 @@ impl<C: Chain> Run<'_, C> {
         made: &mut Made,
         model: &mut Vec<String>,
     ) -> Result<Outcome, RunError<C::Error>> {
-        let members = self.online_members(peg);
+        let members = match self.quorum(peg) {
+            Ok(members) => members,
+            Err(stall) => return Ok(stall),
+        };
         let state = &self.liquids[peg];
         let threshold = state.federation.threshold();
-        if members.len() < threshold {
-            let why = format!("{threshold} member signatures needed, {} online", members.len());
-            return Ok(Outcome::Stalled { code: "quorum", why });
-        }
         if state.queue.is_empty() {
             return Ok(Outcome::Stalled {
                 code: "nothing-queued",
@@ -428,6 +417,20 @@ impl<C: Chain> Run<'_, C> {
             }
         }
         Ok(())
+    }
+
+    /// The online members if they reach the threshold, else the stall that says why.
+    fn quorum(
+        &self,
+        peg: &str,
+    ) -> Result<Vec<(bitcoin::PublicKey, bitcoin::secp256k1::SecretKey)>, Outcome> {
+        let members = self.online_members(peg);
+        let threshold = self.liquids[peg].federation.threshold();
+        if members.len() < threshold {
+            let why = format!("{threshold} member signatures needed, {} online", members.len());
+            return Err(Outcome::Stalled { code: "quorum", why });
+        }
+        Ok(members)
     }
 
     /// Members that are online and hold their secret key, with their public keys.

@@ -143,13 +143,7 @@ impl<'a, C: Chain> Run<'a, C> {
                     multisigs.insert(peg.name.clone(), state);
                 }
                 PegKind::Liquid(params) => {
-                    let watchman = Watchman {
-                        members: keys(&params.members),
-                        threshold: params.threshold,
-                        emergency: keys(&params.emergency),
-                        emergency_threshold: params.emergency_threshold,
-                        csv: params.csv,
-                    };
+                    let watchman = Watchman::of(params, |n| signers[n].0);
                     let custody = Custody::Watchman(watchman);
                     let claim_depth = params.pegin_depth + CLAIM_LEEWAY;
                     let state = federated_state(

@@ -117,31 +117,8 @@ impl Validator<'_> {
             .pegin_depth
             .or(preset.as_ref().map(|p| p.pegin_depth))
             .unwrap_or(LIQUID_V1.pegin_depth);
-        if pegin_depth == 0 {
-            self.report(&at("pegin_depth"), "a peg-in needs at least one confirmation", None);
-        }
-        let address = match p.address.as_deref() {
-            None | Some("p2sh-p2wsh") => OutputType::P2shP2wsh,
-            Some("p2wsh") => OutputType::P2wsh,
-            Some(other) => {
-                let help = suggest(other, ["p2wsh", "p2sh-p2wsh"]);
-                self.report(
-                    &at("address"),
-                    format!("unknown address type `{other}`; use `p2sh-p2wsh` or `p2wsh`"),
-                    help,
-                );
-                OutputType::P2shP2wsh
-            }
-        };
-        for (key, present) in [("signers", p.signers.is_some()), ("output", p.output.is_some())] {
-            if present {
-                self.report(
-                    &at(key),
-                    format!("`{key}` belongs to multisig pegs; a liquid peg has `members`"),
-                    None,
-                );
-            }
-        }
+        let formats = [("p2sh-p2wsh", OutputType::P2shP2wsh), ("p2wsh", OutputType::P2wsh)];
+        let address = self.federated_tail(p, at, pegin_depth, "liquid peg", &formats);
         LiquidParams {
             members,
             threshold,
@@ -151,6 +128,36 @@ impl Validator<'_> {
             pegin_depth,
             address,
         }
+    }
+
+    /// What liquid and powpeg pegs check alike: the peg-in depth, the address type (the first
+    /// of `addresses` is the default), and no multisig keys.
+    pub(crate) fn federated_tail(
+        &mut self,
+        p: &RawPeg,
+        at: &dyn Fn(&str) -> Vec<Seg>,
+        pegin_depth: u32,
+        what: &str,
+        addresses: &[(&str, OutputType)],
+    ) -> OutputType {
+        if pegin_depth == 0 {
+            self.report(&at("pegin_depth"), "a peg-in needs at least one confirmation", None);
+        }
+        for (key, present) in [("signers", p.signers.is_some()), ("output", p.output.is_some())] {
+            if present {
+                let message = format!("`{key}` belongs to multisig pegs; a {what} has `members`");
+                self.report(&at(key), message, None);
+            }
+        }
+        let Some(given) = p.address.as_deref() else { return addresses[0].1 };
+        if let Some((_, output)) = addresses.iter().find(|(name, _)| *name == given) {
+            return *output;
+        }
+        let names: Vec<&str> = addresses.iter().map(|(name, _)| *name).collect();
+        let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        let message = format!("unknown address type `{given}`; use {}", quoted.join(" or "));
+        self.report(&at("address"), message, suggest(given, names.iter().copied()));
+        addresses[0].1
     }
 
     /// A relative timelock in blocks: 1 to 65535.

@@ -135,31 +135,8 @@ impl Validator<'_> {
             }
         };
         let pegin_depth = p.pegin_depth.unwrap_or(MAINNET_CONFIRMATIONS);
-        if pegin_depth == 0 {
-            self.report(&at("pegin_depth"), "a peg-in needs at least one confirmation", None);
-        }
-        let address = match p.address.as_deref() {
-            None | Some("p2sh-p2wsh") => OutputType::P2shP2wsh,
-            Some("p2sh") => OutputType::P2sh,
-            Some(other) => {
-                let help = suggest(other, ["p2sh-p2wsh", "p2sh"]);
-                self.report(
-                    &at("address"),
-                    format!("unknown address type `{other}`; use `p2sh-p2wsh` or `p2sh`"),
-                    help,
-                );
-                OutputType::P2shP2wsh
-            }
-        };
-        for (key, present) in [("signers", p.signers.is_some()), ("output", p.output.is_some())] {
-            if present {
-                self.report(
-                    &at(key),
-                    format!("`{key}` belongs to multisig pegs; a powpeg has `members`"),
-                    None,
-                );
-            }
-        }
+        let formats = [("p2sh-p2wsh", OutputType::P2shP2wsh), ("p2sh", OutputType::P2sh)];
+        let address = self.federated_tail(p, at, pegin_depth, "powpeg", &formats);
         let flyover = p.flyover.as_ref().and_then(|f| self.flyover(&at("flyover"), f));
         PowpegParams { members, emergency, csv, pegin_depth, address, flyover }
     }

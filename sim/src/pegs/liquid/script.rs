@@ -31,6 +31,20 @@ pub(crate) struct Watchman {
 }
 
 impl Watchman {
+    /// The watchman of a scenario's Liquid peg, with each signer's key from `key_of`.
+    pub(crate) fn of(
+        params: &crate::scenario::LiquidParams,
+        key_of: impl Fn(&str) -> PublicKey,
+    ) -> Self {
+        Self {
+            members: params.members.iter().map(|m| key_of(m)).collect(),
+            threshold: params.threshold,
+            emergency: params.emergency.iter().map(|m| key_of(m)).collect(),
+            emergency_threshold: params.emergency_threshold,
+            csv: params.csv,
+        }
+    }
+
     /// The fedpegscript, byte for byte as Elements' template.
     pub(crate) fn script(&self) -> ScriptBuf {
         let multisig = |b: Builder, m: usize, keys: &[PublicKey]| {

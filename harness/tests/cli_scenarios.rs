@@ -52,13 +52,15 @@ fn check_reports_every_broken_file_with_line_and_column() {
 fn check_accepts_the_suite_and_the_starters() {
     let out = peglab(&["check", "scenarios"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let starter = peglab(&["new", "multisig"]);
-    assert_eq!(starter.status.code(), Some(0));
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("starter.toml");
-    std::fs::write(&file, &starter.stdout).unwrap();
-    let out = peglab(&["check", file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for kind in ["multisig", "liquid", "powpeg"] {
+        let starter = peglab(&["new", kind]);
+        assert_eq!(starter.status.code(), Some(0));
+        let file = dir.path().join(format!("{kind}.toml"));
+        std::fs::write(&file, &starter.stdout).unwrap();
+        let out = peglab(&["check", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{kind}: {}", text(&out.stderr));
+    }
 }
 
 #[test]

@@ -9,6 +9,7 @@ pub mod chain;
 pub mod derive;
 mod pegs;
 pub mod reject;
+pub mod relay;
 pub mod run;
 pub mod scenario;
 

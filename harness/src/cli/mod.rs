@@ -5,6 +5,7 @@ mod check_cmd;
 mod exit;
 mod new_cmd;
 mod progress;
+mod relay_cmd;
 mod render;
 mod run_cmd;
 
@@ -40,6 +41,9 @@ enum Command {
     Derive(check_cmd::Args),
     /// Print a commented starter scenario.
     New(new_cmd::Args),
+    /// Header relay tools.
+    #[command(subcommand)]
+    Relay(relay_cmd::Command),
 }
 
 /// Parses the command line and runs the command.
@@ -58,5 +62,6 @@ pub(crate) fn run() -> Exit {
         Command::List(args) => check_cmd::list(&args),
         Command::Derive(args) => check_cmd::derive(&args),
         Command::New(args) => new_cmd::run(&args),
+        Command::Relay(command) => relay_cmd::run(&command),
     }
 }

@@ -116,8 +116,9 @@ pub fn verify_run(
     let params = Params::new(network);
     let interval = params.difficulty_adjustment_interval() as u32;
     let mut prev = from;
-    let mut start = period_start.filter(|s| s.height % interval == 0 && s.height <= from.height);
-    if from.height % interval == 0 {
+    let mut start =
+        period_start.filter(|s| s.height.is_multiple_of(interval) && s.height <= from.height);
+    if from.height.is_multiple_of(interval) {
         start = Some(from);
     }
     let mut work = Work::from_be_bytes([0; 32]);
@@ -132,7 +133,7 @@ pub fn verify_run(
                 found: header.prev_blockhash,
             }));
         }
-        let expected = if height % interval != 0 || params.no_pow_retargeting {
+        let expected = if !height.is_multiple_of(interval) || params.no_pow_retargeting {
             prev.header.bits
         } else {
             let first = start.filter(|s| s.height + interval == height).ok_or_else(|| {
@@ -154,7 +155,7 @@ pub fn verify_run(
         }
         work = work + header.work();
         prev = AtHeight { height, header: *header };
-        if height % interval == 0 {
+        if height.is_multiple_of(interval) {
             start = Some(prev);
         }
     }

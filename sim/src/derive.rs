@@ -41,6 +41,16 @@ pub fn derive(scenario: &Scenario) -> Value {
             }
             PegKind::Liquid(params) => liquid(&secp, scenario, &peg.name, params, &signers),
             PegKind::Powpeg(params) => powpeg(&peg.name, params, &signers),
+            PegKind::SpvVault(params) => json!({
+                "name": peg.name,
+                "kind": "spv-vault",
+                "vault": params.vault,
+                "fork_choice": params.fork_choice,
+                "k": params.k,
+                "coinbase_proof": params.coinbase_proof,
+                "redeem_period": params.redeem_period,
+                "spend_paths": [SpendPath { name: "vault".into(), keys: vec![params.vault.clone()], threshold: 1, timelock: None }],
+            }),
         })
         .collect();
     let actors: Vec<Value> = scenario

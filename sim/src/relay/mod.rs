@@ -2,3 +2,4 @@
 //! chain rules (`headers`); fork choice, inclusion proofs and the vault bridge build on them.
 
 pub mod headers;
+pub mod store;

@@ -76,8 +76,11 @@ impl<C: Chain> Run<'_, C> {
                 report(format!("{actor} holds {amount}"), format!("{actual}"), actual == *amount)
             }
             Expectation::SidechainBalance { actor, amount } => {
-                let actual: Amount =
+                let federated: Amount =
                     self.liquids.values().map(|l| l.sidechain.balance(actor)).sum();
+                let tokens: Amount =
+                    self.spvs.values().filter_map(|s| s.tokens.get(actor)).copied().sum();
+                let actual = federated + tokens;
                 report(
                     format!("{actor} holds {amount} on the sidechain"),
                     format!("{actual}"),
@@ -85,10 +88,31 @@ impl<C: Chain> Run<'_, C> {
                 )
             }
             Expectation::Shortfall { peg, amount } => {
-                let holdings = self.liquid_holdings(node, peg)?;
-                let actual = self.liquids[peg].shortfall(holdings);
+                let actual = if self.spvs.contains_key(peg) {
+                    self.spv_shortfall(node, peg)?
+                } else {
+                    let holdings = self.liquid_holdings(node, peg)?;
+                    self.liquids[peg].shortfall(holdings)
+                };
                 report(
                     format!("{peg} is short by {amount}"),
+                    format!("{actual}"),
+                    actual == *amount,
+                )
+            }
+            Expectation::Collateral { peg, amount } => {
+                let actual = self.spvs[peg].collateral;
+                report(
+                    format!("{peg}'s vault has {amount} of collateral"),
+                    format!("{actual}"),
+                    actual == *amount,
+                )
+            }
+            Expectation::Reimbursed { actor, amount } => {
+                let actual: Amount =
+                    self.spvs.values().filter_map(|s| s.reimbursed.get(actor)).copied().sum();
+                report(
+                    format!("{actor} was reimbursed {amount}"),
                     format!("{actual}"),
                     actual == *amount,
                 )

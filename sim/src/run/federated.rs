@@ -37,7 +37,8 @@ impl FederatedState {
     }
 }
 
-type Made = Option<(String, Transaction, Option<Amount>)>;
+/// The transaction a step made: name, transaction, fee.
+pub(crate) type Made = Option<(String, Transaction, Option<Amount>)>;
 
 impl<C: Chain> Run<'_, C> {
     #[expect(clippy::too_many_arguments, reason = "one step's parts")]

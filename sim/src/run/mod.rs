@@ -7,6 +7,7 @@ mod expect;
 mod federated;
 mod keys;
 mod report;
+mod spv;
 mod steps;
 mod wallet;
 
@@ -28,6 +29,7 @@ use crate::{
         multisig::Multisig,
         powpeg::script::Erp,
     },
+    relay::store::Relay,
     scenario::{PegKind, Role, Scenario},
 };
 use wallet::UserWallet;
@@ -77,6 +79,7 @@ pub(crate) struct Run<'a, C: Chain> {
     pub(crate) offline: BTreeSet<String>,
     pub(crate) multisigs: BTreeMap<String, MultisigState>,
     pub(crate) liquids: BTreeMap<String, federated::FederatedState>,
+    pub(crate) spvs: BTreeMap<String, spv::SpvState>,
     pub(crate) txs: BTreeMap<String, Transaction>,
     /// A counter for "last seen" times of unconfirmed transactions.
     pub(crate) seen: u64,
@@ -91,6 +94,7 @@ pub fn run<C: Chain>(scenario: &Scenario, chain: &mut C) -> Report {
         Ok(run) => run,
         Err(e) => return Report::failed(scenario, format!("failed to set up the scenario: {e}")),
     };
+    report.analysis = run.spvs.iter().flat_map(|(name, state)| state.analysis(name)).collect();
     for step in &scenario.steps {
         match run.step(step) {
             Ok(step_report) => report.steps.push(step_report),
@@ -155,6 +159,7 @@ impl<'a, C: Chain> Run<'a, C> {
                     );
                     liquids.insert(peg.name.clone(), state);
                 }
+                PegKind::SpvVault(_) => {} // started after funding, at the tip
                 PegKind::Powpeg(params) => {
                     let erp = Erp {
                         members: keys(&params.members),
@@ -181,11 +186,27 @@ impl<'a, C: Chain> Run<'a, C> {
             offline: BTreeSet::new(),
             multisigs,
             liquids,
+            spvs: BTreeMap::new(),
             txs: BTreeMap::new(),
             seen: 0,
         };
         run.fund_users()?;
+        run.start_relays()?;
         Ok(run)
+    }
+
+    /// Starts each SPV vault's relay at the node's current tip.
+    fn start_relays(&mut self) -> Result<(), RunError<C::Error>> {
+        for peg in &self.scenario.pegs {
+            let PegKind::SpvVault(params) = &peg.kind else { continue };
+            let tip = self.chain.tip(NodeId::FIRST).map_err(RunError::Chain)?;
+            let header = self.chain.header(NodeId::FIRST, tip.hash).map_err(RunError::Chain)?;
+            let relay = Relay::new(params.fork_choice, tip.height, header);
+            let vault = self.wallets.get_mut(&params.vault).expect("the vault is a user");
+            let state = spv::SpvState::new(params.clone(), relay, vault.next_script());
+            self.spvs.insert(peg.name.clone(), state);
+        }
+        Ok(())
     }
 
     /// Pays each user's starting funds from the lab's coins and confirms them.

@@ -19,6 +19,9 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     /// The lab's own failure, if it stopped the run.
     pub error: Option<String>,
+    /// What the models say before any step: security arithmetic and the like.
+    #[serde(default)]
+    pub analysis: Vec<String>,
     /// Wall time in milliseconds (the one field that differs between identical runs).
     pub duration_ms: u64,
 }
@@ -33,6 +36,7 @@ impl Report {
             passed: false,
             steps: Vec::new(),
             error: Some(error),
+            analysis: Vec::new(),
             duration_ms: 0,
         }
     }

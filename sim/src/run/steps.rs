@@ -133,14 +133,45 @@ impl<C: Chain> Run<'_, C> {
                     if emergency { "recover the oldest output of" } else { "move every output of" };
                 (format!("{} {what} {peg} to {}", signers.join(", "), describe(to)), outcome)
             }
+            Action::SubmitHeaders { peg } => {
+                let outcome = self.submit_headers(node, peg, &mut model)?;
+                (
+                    format!("the relayer submits node {}'s best chain to {peg}'s relay", node.0),
+                    outcome,
+                )
+            }
+            Action::Issue { peg, from, amount, name } => {
+                let outcome = self.issue(node, peg, from, *amount, name, &mut made)?;
+                (format!("{from} pays {amount} to {peg}'s vault to issue tokens"), outcome)
+            }
+            Action::ExecuteIssue { peg, deposit } => {
+                let outcome = self.execute_issue(node, peg, deposit, &mut model)?;
+                (format!("{deposit} is proven to {peg}'s relay"), outcome)
+            }
+            Action::Redeem { peg, from, amount, name } => {
+                let outcome = self.redeem(node, peg, from, *amount, name, &mut model)?;
+                (format!("{from} redeems {amount} from {peg} ({name})"), outcome)
+            }
+            Action::VaultPays { peg, request, name } => {
+                let outcome = self.vault_pays(node, peg, request, name, &mut made)?;
+                (format!("{peg}'s vault pays {request}"), outcome)
+            }
+            Action::ExecuteRedeem { peg, request } => {
+                let outcome = self.execute_redeem(node, peg, request, &mut model)?;
+                (format!("the vault's payment of {request} is proven to {peg}'s relay"), outcome)
+            }
+            Action::CancelRedeem { peg, request } => {
+                let outcome = self.cancel_redeem(peg, request, &mut model)?;
+                (format!("{request} is cancelled on {peg}"), outcome)
+            }
             Action::Check => ("check".to_owned(), Outcome::None),
         };
         if matches!(step.action, Action::Reorg { .. } | Action::Heal | Action::Partition(_)) {
             self.check_claims(node, &mut model)?;
         }
         let core = match &outcome {
-            // A claim happens on the sidechain: Bitcoin Core has no say in it.
-            _ if matches!(step.action, Action::Claim { .. }) => None,
+            // Claims and proofs happen on the other chain: Bitcoin Core has no say in them.
+            _ if step.action.tx_name().is_none() => None,
             Outcome::Accepted => Some("accepted".to_owned()),
             Outcome::Rejected(r) => Some(r.message.clone()),
             Outcome::None | Outcome::Stalled { .. } | Outcome::ModelRejected { .. } => None,

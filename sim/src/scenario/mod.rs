@@ -12,6 +12,7 @@ mod spans;
 mod validate;
 mod validate_liquid;
 mod validate_powpeg;
+mod validate_spv;
 mod validate_steps;
 
 pub use diagnostic::Diagnostic;

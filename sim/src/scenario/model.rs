@@ -90,6 +90,27 @@ pub enum PegKind {
     Liquid(LiquidParams),
     /// Rootstock's PowPeg (`kind = "powpeg"`).
     Powpeg(PowpegParams),
+    /// A vault bridge proven through a header relay, modelled on Interlay (`kind = "spv-vault"`).
+    SpvVault(SpvVaultParams),
+}
+
+/// Parameters of an SPV vault bridge.
+#[derive(Debug, Clone)]
+pub struct SpvVaultParams {
+    /// The vault operator: a user whose wallet receives issues and pays redeems.
+    pub vault: String,
+    /// The vault's collateral, in BTC terms.
+    pub collateral: Amount,
+    /// How the relay picks its main chain.
+    pub fork_choice: crate::relay::store::ForkChoice,
+    /// Confirmations on the relay a proof needs.
+    pub k: u32,
+    /// Whether proofs must come with a coinbase proof (tBTC, BOB).
+    pub coinbase_proof: bool,
+    /// Relay blocks a vault has to pay a redeem.
+    pub redeem_period: u32,
+    /// Extra share of a failed redeem the vault's collateral pays (0.1 = 10 %).
+    pub punishment: f64,
 }
 
 /// Parameters of a Rootstock PowPeg (ERP federation).
@@ -320,6 +341,63 @@ pub enum Action {
         /// The transaction's name.
         name: String,
     },
+    /// The relayer submits the node's best chain to the peg's relay.
+    SubmitHeaders {
+        /// The peg.
+        peg: String,
+    },
+    /// A user pays the vault to issue tokens.
+    Issue {
+        /// The peg.
+        peg: String,
+        /// The user.
+        from: String,
+        /// How much.
+        amount: Amount,
+        /// The transaction's name.
+        name: String,
+    },
+    /// The issue is proven to the relay: tokens are minted.
+    ExecuteIssue {
+        /// The peg.
+        peg: String,
+        /// The issue transaction's name.
+        deposit: String,
+    },
+    /// A user burns tokens and asks the vault to pay BTC.
+    Redeem {
+        /// The peg.
+        peg: String,
+        /// The user.
+        from: String,
+        /// How much.
+        amount: Amount,
+        /// The request's name.
+        name: String,
+    },
+    /// The vault pays a redeem request, tagged `OP_RETURN <redeem id>`.
+    VaultPays {
+        /// The peg.
+        peg: String,
+        /// The request's name.
+        request: String,
+        /// The transaction's name.
+        name: String,
+    },
+    /// The vault's payment is proven to the relay: the redeem completes.
+    ExecuteRedeem {
+        /// The peg.
+        peg: String,
+        /// The request's name.
+        request: String,
+    },
+    /// The redeem period passed unpaid: the user is reimbursed from the vault's collateral.
+    CancelRedeem {
+        /// The peg.
+        peg: String,
+        /// The request's name.
+        request: String,
+    },
     /// Nothing: only the expectations are checked.
     Check,
 }
@@ -336,6 +414,8 @@ impl Action {
             | Self::Recover { name, .. }
             | Self::Sweep { name, .. }
             | Self::Batch { name, .. }
+            | Self::Issue { name, .. }
+            | Self::VaultPays { name, .. }
             | Self::Steal { name, .. } => Some(name),
             _ => None,
         }
@@ -343,7 +423,16 @@ impl Action {
 
     /// Whether the step has an outcome (accepted, rejected, stalled) to expect.
     pub fn has_outcome(&self) -> bool {
-        self.tx_name().is_some() || matches!(self, Self::Claim { .. })
+        self.tx_name().is_some()
+            || matches!(
+                self,
+                Self::Claim { .. }
+                    | Self::SubmitHeaders { .. }
+                    | Self::ExecuteIssue { .. }
+                    | Self::Redeem { .. }
+                    | Self::ExecuteRedeem { .. }
+                    | Self::CancelRedeem { .. }
+            )
     }
 
     /// The step's keyword in the file.
@@ -365,6 +454,13 @@ impl Action {
             Self::Recover { .. } => "recover",
             Self::Sweep { .. } => "sweep",
             Self::Batch { .. } => "batch",
+            Self::SubmitHeaders { .. } => "submit_headers",
+            Self::Issue { .. } => "issue",
+            Self::ExecuteIssue { .. } => "execute_issue",
+            Self::Redeem { .. } => "redeem",
+            Self::VaultPays { .. } => "vault_pays",
+            Self::ExecuteRedeem { .. } => "execute_redeem",
+            Self::CancelRedeem { .. } => "cancel_redeem",
             Self::Steal { .. } => "steal",
             Self::Check => "expect",
         }
@@ -406,6 +502,20 @@ pub enum Expectation {
     Shortfall {
         /// The peg.
         peg: String,
+        /// How much.
+        amount: Amount,
+    },
+    /// An SPV vault's remaining collateral.
+    Collateral {
+        /// The peg.
+        peg: String,
+        /// How much.
+        amount: Amount,
+    },
+    /// What a user has been paid from vault collateral for failed redeems.
+    Reimbursed {
+        /// The user.
+        actor: String,
         /// How much.
         amount: Amount,
     },

@@ -16,7 +16,9 @@ pub(crate) const KNOWN_KEYS: &[&str] = &[
     "confirmations", "balance", "peg_balance", "preset", "members", "emergency", "csv",
     "pegin_depth", "address", "peg_in", "claim", "peg_out", "recover", "sweep", "steal",
     "untweaked", "by", "sidechain_balance", "shortfall", "batch", "rsk_to", "flyover",
-    "user_refund", "lp_btc", "lbc", "arguments_hash",
+    "user_refund", "lp_btc", "lbc", "arguments_hash", "vault", "collateral", "fork_choice", "k",
+    "coinbase_proof", "redeem_period", "punishment", "submit_headers", "issue", "execute_issue",
+    "redeem", "vault_pays", "execute_redeem", "cancel_redeem", "request", "reimbursed",
 ];
 
 /// A scenario file, read item by item (see `read_raw`).
@@ -60,6 +62,13 @@ pub(crate) struct RawPeg {
     pub(crate) pegin_depth: Option<u32>,
     pub(crate) address: Option<String>,
     pub(crate) flyover: Option<RawFlyover>,
+    pub(crate) vault: Option<String>,
+    pub(crate) collateral: Option<String>,
+    pub(crate) fork_choice: Option<String>,
+    pub(crate) k: Option<u32>,
+    pub(crate) coinbase_proof: Option<bool>,
+    pub(crate) redeem_period: Option<u32>,
+    pub(crate) punishment: Option<f64>,
 }
 
 /// A PowPeg flyover deposit to derive (`peglab derive`).
@@ -136,6 +145,13 @@ pub(crate) struct RawStep {
     pub(crate) recover: Option<RawSigned>,
     pub(crate) sweep: Option<RawSweep>,
     pub(crate) batch: Option<RawSweep>,
+    pub(crate) submit_headers: Option<RawSweep>,
+    pub(crate) issue: Option<RawDeposit>,
+    pub(crate) execute_issue: Option<RawExecute>,
+    pub(crate) redeem: Option<RawDeposit>,
+    pub(crate) vault_pays: Option<RawRequest>,
+    pub(crate) execute_redeem: Option<RawRequest>,
+    pub(crate) cancel_redeem: Option<RawRequest>,
     pub(crate) steal: Option<RawSigned>,
     pub(crate) expect: Option<RawExpect>,
     pub(crate) node: Option<usize>,
@@ -208,6 +224,20 @@ pub(crate) struct RawSigned {
     pub(crate) name: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawExecute {
+    pub(crate) peg: Option<String>,
+    pub(crate) deposit: String,
+}
+
+/// `vault_pays`, `execute_redeem`, `cancel_redeem`: a redeem request by name.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawRequest {
+    pub(crate) peg: Option<String>,
+    pub(crate) request: String,
+    pub(crate) name: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RawSweep {
     pub(crate) peg: Option<String>,
@@ -224,6 +254,8 @@ pub(crate) struct RawExpect {
     pub(crate) peg_balance: Option<BTreeMap<String, String>>,
     pub(crate) sidechain_balance: Option<BTreeMap<String, String>>,
     pub(crate) shortfall: Option<BTreeMap<String, String>>,
+    pub(crate) collateral: Option<BTreeMap<String, String>>,
+    pub(crate) reimbursed: Option<BTreeMap<String, String>>,
 }
 
 #[cfg(test)]

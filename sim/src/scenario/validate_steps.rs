@@ -26,6 +26,9 @@ struct Names {
     deposits: Vec<(String, String)>,
     /// Peg-ins: name, peg, payer.
     peg_ins: Vec<(String, String, String)>,
+    /// SPV vault issues and redeem requests: name, peg.
+    issues: Vec<(String, String)>,
+    requests: Vec<(String, String)>,
 }
 
 impl Validator<'_> {
@@ -66,6 +69,13 @@ impl Validator<'_> {
                 ("recover", s.recover.is_some()),
                 ("sweep", s.sweep.is_some()),
                 ("batch", s.batch.is_some()),
+                ("submit_headers", s.submit_headers.is_some()),
+                ("issue", s.issue.is_some()),
+                ("execute_issue", s.execute_issue.is_some()),
+                ("redeem", s.redeem.is_some()),
+                ("vault_pays", s.vault_pays.is_some()),
+                ("execute_redeem", s.execute_redeem.is_some()),
+                ("cancel_redeem", s.cancel_redeem.is_some()),
                 ("steal", s.steal.is_some()),
             ]
             .into_iter()
@@ -344,6 +354,77 @@ impl Validator<'_> {
                     self.define_tx(&at("batch"), &name, &mut names);
                     Action::Batch { peg, name }
                 }
+                Some("submit_headers") => {
+                    let w = s.submit_headers.as_ref().expect("present");
+                    Action::SubmitHeaders {
+                        peg: self.spv_peg(&at("submit_headers"), w.peg.as_deref(), pegs),
+                    }
+                }
+                Some(kw @ ("issue" | "redeem")) => {
+                    let d = if kw == "issue" { s.issue.as_ref() } else { s.redeem.as_ref() }
+                        .expect("present");
+                    let peg = self.spv_peg(&at(kw), d.peg.as_deref(), pegs);
+                    self.check_actor(&at(kw), &d.from, actors, false);
+                    let amount = self.amount(&at(kw), &d.amount).unwrap_or_default();
+                    let name = default_name(kw, &d.name);
+                    if kw == "issue" {
+                        self.define_tx(&at(kw), &name, &mut names);
+                        names.issues.push((name.clone(), peg.clone()));
+                        Action::Issue { peg, from: d.from.clone(), amount, name }
+                    } else {
+                        if names.requests.iter().any(|(n, _)| *n == name) {
+                            self.report(
+                                &at(kw),
+                                format!("a redeem request called `{name}` already exists"),
+                                None,
+                            );
+                        }
+                        names.requests.push((name.clone(), peg.clone()));
+                        Action::Redeem { peg, from: d.from.clone(), amount, name }
+                    }
+                }
+                Some("execute_issue") => {
+                    let e = s.execute_issue.as_ref().expect("present");
+                    let peg = self.spv_peg(&at("execute_issue"), e.peg.as_deref(), pegs);
+                    if !names.issues.iter().any(|(n, _)| *n == e.deposit) {
+                        let help =
+                            suggest(&e.deposit, names.issues.iter().map(|(n, _)| n.as_str()));
+                        self.report(
+                            &at("execute_issue"),
+                            format!("no issue called `{}` before this step", e.deposit),
+                            help,
+                        );
+                    }
+                    Action::ExecuteIssue { peg, deposit: e.deposit.clone() }
+                }
+                Some(kw @ ("vault_pays" | "execute_redeem" | "cancel_redeem")) => {
+                    let r = match kw {
+                        "vault_pays" => s.vault_pays.as_ref(),
+                        "execute_redeem" => s.execute_redeem.as_ref(),
+                        _ => s.cancel_redeem.as_ref(),
+                    }
+                    .expect("present");
+                    let peg = self.spv_peg(&at(kw), r.peg.as_deref(), pegs);
+                    if !names.requests.iter().any(|(n, _)| *n == r.request) {
+                        let help =
+                            suggest(&r.request, names.requests.iter().map(|(n, _)| n.as_str()));
+                        self.report(
+                            &at(kw),
+                            format!("no redeem request called `{}` before this step", r.request),
+                            help,
+                        );
+                    }
+                    let request = r.request.clone();
+                    match kw {
+                        "vault_pays" => {
+                            let name = default_name(kw, &r.name);
+                            self.define_tx(&at(kw), &name, &mut names);
+                            Action::VaultPays { peg, request, name }
+                        }
+                        "execute_redeem" => Action::ExecuteRedeem { peg, request },
+                        _ => Action::CancelRedeem { peg, request },
+                    }
+                }
                 Some(other) => unreachable!("step keyword {other} is listed above"),
             };
             let expect = match &s.expect {
@@ -423,10 +504,27 @@ impl Validator<'_> {
             }
         }
         for (peg, amount) in e.shortfall.iter().flatten() {
-            // Any federated peg (liquid or powpeg).
-            self.liquid_peg(&at("shortfall"), Some(peg), pegs);
+            // A federated peg (liquid, powpeg) or an spv-vault.
+            if !matches!(
+                pegs.iter().find(|p| p.name == *peg).map(|p| &p.kind),
+                Some(PegKind::SpvVault(_))
+            ) {
+                self.liquid_peg(&at("shortfall"), Some(peg), pegs);
+            }
             if let Some(amount) = self.amount(&at("shortfall"), amount) {
                 out.push(Expectation::Shortfall { peg: peg.clone(), amount });
+            }
+        }
+        for (peg, amount) in e.collateral.iter().flatten() {
+            self.spv_peg(&at("collateral"), Some(peg), pegs);
+            if let Some(amount) = self.amount(&at("collateral"), amount) {
+                out.push(Expectation::Collateral { peg: peg.clone(), amount });
+            }
+        }
+        for (actor, amount) in e.reimbursed.iter().flatten() {
+            self.check_actor(&at("reimbursed"), actor, actors, false);
+            if let Some(amount) = self.amount(&at("reimbursed"), amount) {
+                out.push(Expectation::Reimbursed { actor: actor.clone(), amount });
             }
         }
         for (peg, amount) in e.peg_balance.iter().flatten() {
@@ -476,6 +574,17 @@ impl Validator<'_> {
         }
     }
 
+    /// The named (or only) peg, which must be an spv-vault.
+    fn spv_peg(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
+        let name = self.peg_name(path, given, pegs);
+        if let Some(kind) = pegs.iter().find(|p| p.name == name).map(|p| &p.kind)
+            && !matches!(kind, PegKind::SpvVault(_))
+        {
+            self.report(path, format!("`{name}` is not an spv-vault peg"), None);
+        }
+        name
+    }
+
     /// The named (or only) peg, which must be a federated one (liquid or powpeg): its name,
     /// its members and emergency keys, and whether it is a PowPeg.
     fn liquid_peg(
@@ -502,12 +611,11 @@ impl Validator<'_> {
                     powpeg: true,
                 }),
             ),
-            Some(PegKind::Multisig(_)) => {
-                self.report(
-                    path,
-                    format!("`{name}` is a multisig peg: this step needs a liquid or powpeg peg"),
-                    None,
+            Some(PegKind::Multisig(_) | PegKind::SpvVault(_)) => {
+                let message = format!(
+                    "`{name}` is not a federated peg: this step needs a liquid or powpeg peg"
                 );
+                self.report(path, message, None);
                 (name, None)
             }
             None => (name, None),

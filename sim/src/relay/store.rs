@@ -279,6 +279,46 @@ mod tests {
         }
     }
 
+    /// A header on `prev` committing to `txids`, with a proof of `txids[index]`.
+    fn block_with(prev: &Header, txids: &[Txid], index: usize, salt: u8) -> (Header, MerkleBlock) {
+        let root = bitcoin::merkle_tree::calculate_root(txids.iter().map(|t| t.to_raw_hash()))
+            .map(TxMerkleNode::from_raw_hash)
+            .unwrap();
+        let mut header = mine(prev, salt);
+        header.merkle_root = root;
+        header.nonce = 0;
+        while header.validate_pow(header.target()).is_err() {
+            header.nonce += 1;
+        }
+        let wanted = txids[index];
+        (header, MerkleBlock::from_header_txids_with_predicate(&header, txids, |t| *t == wanted))
+    }
+
+    #[test]
+    fn proofs_need_the_main_chain_k_confirmations_and_a_true_coinbase_proof() {
+        let base = genesis();
+        let txids: Vec<Txid> = (1..=3u8).map(|i| Txid::from_byte_array([i; 32])).collect();
+        let (a1, proof) = block_with(&base, &txids, 2, 1);
+        let (_, coinbase) = block_with(&base, &txids, 0, 1);
+        let (_, not_coinbase) = block_with(&base, &txids, 1, 1);
+        let mut relay = Relay::new(ForkChoice::Longest, 0, base);
+        relay.submit(a1).unwrap();
+        assert_eq!(relay.verify_inclusion(&proof, txids[2], None, 1), Ok(1));
+        assert_eq!(relay.verify_inclusion(&proof, txids[2], None, 2).unwrap_err().code, "insufficient-confirmations");
+        assert_eq!(relay.verify_inclusion(&proof, txids[1], None, 1).unwrap_err().code, "bad-proof");
+        assert_eq!(relay.verify_inclusion(&proof, txids[2], Some(&coinbase), 1), Ok(1));
+        let err = relay.verify_inclusion(&proof, txids[2], Some(&not_coinbase), 1).unwrap_err();
+        assert_eq!(err.code, "bad-coinbase-proof");
+
+        // A longer branch without a1: the proof is now against a header off the main chain.
+        let b1 = mine(&base, 9);
+        relay.submit(b1).unwrap();
+        relay.submit(mine(&b1, 10)).unwrap();
+        assert_eq!(relay.verify_inclusion(&proof, txids[2], None, 1).unwrap_err().code, "not-in-main-chain");
+        let stranger = MerkleBlock::from_header_txids_with_predicate(&mine(&a1, 11), &txids, |_| true);
+        assert_eq!(relay.verify_inclusion(&stranger, txids[0], None, 1).unwrap_err().code, "unknown-header");
+    }
+
     #[test]
     fn headers_without_work_or_parent_are_refused() {
         let base = genesis();

@@ -41,6 +41,12 @@ pub fn derive(scenario: &Scenario) -> Value {
             }
             PegKind::Liquid(params) => liquid(&secp, scenario, &peg.name, params, &signers),
             PegKind::Powpeg(params) => powpeg(&peg.name, params, &signers),
+            PegKind::HeaderRelay(params) => json!({
+                "name": peg.name,
+                "kind": "header-relay",
+                "checkpoint_height": params.checkpoint.height,
+                "checkpoint_hash": params.checkpoint.header.block_hash().to_string(),
+            }),
             PegKind::SpvVault(params) => json!({
                 "name": peg.name,
                 "kind": "spv-vault",

@@ -304,8 +304,14 @@ mod tests {
         let mut relay = Relay::new(ForkChoice::Longest, 0, base);
         relay.submit(a1).unwrap();
         assert_eq!(relay.verify_inclusion(&proof, txids[2], None, 1), Ok(1));
-        assert_eq!(relay.verify_inclusion(&proof, txids[2], None, 2).unwrap_err().code, "insufficient-confirmations");
-        assert_eq!(relay.verify_inclusion(&proof, txids[1], None, 1).unwrap_err().code, "bad-proof");
+        assert_eq!(
+            relay.verify_inclusion(&proof, txids[2], None, 2).unwrap_err().code,
+            "insufficient-confirmations"
+        );
+        assert_eq!(
+            relay.verify_inclusion(&proof, txids[1], None, 1).unwrap_err().code,
+            "bad-proof"
+        );
         assert_eq!(relay.verify_inclusion(&proof, txids[2], Some(&coinbase), 1), Ok(1));
         let err = relay.verify_inclusion(&proof, txids[2], Some(&not_coinbase), 1).unwrap_err();
         assert_eq!(err.code, "bad-coinbase-proof");
@@ -314,9 +320,16 @@ mod tests {
         let b1 = mine(&base, 9);
         relay.submit(b1).unwrap();
         relay.submit(mine(&b1, 10)).unwrap();
-        assert_eq!(relay.verify_inclusion(&proof, txids[2], None, 1).unwrap_err().code, "not-in-main-chain");
-        let stranger = MerkleBlock::from_header_txids_with_predicate(&mine(&a1, 11), &txids, |_| true);
-        assert_eq!(relay.verify_inclusion(&stranger, txids[0], None, 1).unwrap_err().code, "unknown-header");
+        assert_eq!(
+            relay.verify_inclusion(&proof, txids[2], None, 1).unwrap_err().code,
+            "not-in-main-chain"
+        );
+        let stranger =
+            MerkleBlock::from_header_txids_with_predicate(&mine(&a1, 11), &txids, |_| true);
+        assert_eq!(
+            relay.verify_inclusion(&stranger, txids[0], None, 1).unwrap_err().code,
+            "unknown-header"
+        );
     }
 
     #[test]

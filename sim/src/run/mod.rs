@@ -80,6 +80,7 @@ pub(crate) struct Run<'a, C: Chain> {
     pub(crate) multisigs: BTreeMap<String, MultisigState>,
     pub(crate) liquids: BTreeMap<String, federated::FederatedState>,
     pub(crate) spvs: BTreeMap<String, spv::SpvState>,
+    pub(crate) header_relays: BTreeMap<String, spv::HeaderRelayState>,
     pub(crate) txs: BTreeMap<String, Transaction>,
     /// A counter for "last seen" times of unconfirmed transactions.
     pub(crate) seen: u64,
@@ -134,6 +135,7 @@ impl<'a, C: Chain> Run<'a, C> {
             }
         }
         let (mut multisigs, mut liquids) = (BTreeMap::new(), BTreeMap::new());
+        let mut header_relays = BTreeMap::new();
         for peg in &scenario.pegs {
             let keys = |names: &[String]| names.iter().map(|s| signers[s].0).collect::<Vec<_>>();
             match &peg.kind {
@@ -160,6 +162,13 @@ impl<'a, C: Chain> Run<'a, C> {
                     liquids.insert(peg.name.clone(), state);
                 }
                 PegKind::SpvVault(_) => {} // started after funding, at the tip
+                PegKind::HeaderRelay(params) => {
+                    let state = spv::HeaderRelayState {
+                        tip: params.checkpoint,
+                        period_start: params.period_start,
+                    };
+                    header_relays.insert(peg.name.clone(), state);
+                }
                 PegKind::Powpeg(params) => {
                     let erp = Erp {
                         members: keys(&params.members),
@@ -187,6 +196,7 @@ impl<'a, C: Chain> Run<'a, C> {
             multisigs,
             liquids,
             spvs: BTreeMap::new(),
+            header_relays,
             txs: BTreeMap::new(),
             seen: 0,
         };

@@ -457,3 +457,52 @@ fn pays(tx: &Transaction, req: &RedeemRequest) -> bool {
     });
     amount_ok && tagged
 }
+
+/// A relay seeded with real mainnet headers: its tip and the first header of its period.
+#[derive(Debug, Clone)]
+pub(crate) struct HeaderRelayState {
+    pub(crate) tip: crate::relay::headers::AtHeight,
+    pub(crate) period_start: Option<crate::relay::headers::AtHeight>,
+}
+
+impl<C: Chain> Run<'_, C> {
+    /// Submits a batch of mainnet headers: accepted whole, or refused at its first bad header
+    /// (a relay contract's batch call reverts).
+    pub(crate) fn relay_headers(
+        &mut self,
+        peg: &str,
+        headers: &[bitcoin::block::Header],
+        model: &mut Vec<String>,
+    ) -> Outcome {
+        use crate::relay::headers::{AtHeight, HeaderFault, verify_run};
+        let state = self.header_relays.get_mut(peg).expect("validated peg");
+        match verify_run(bitcoin::Network::Bitcoin, state.tip, state.period_start, headers) {
+            Ok(run) => {
+                for (i, header) in headers.iter().enumerate() {
+                    let height = state.tip.height + 1 + i as u32;
+                    if height.is_multiple_of(2016) {
+                        state.period_start = Some(AtHeight { height, header: *header });
+                    }
+                }
+                state.tip = run.tip;
+                model.push(format!(
+                    "relay accepted {} mainnet header(s) ({} retarget(s)); tip {} at height {}",
+                    run.count, run.retargets, run.tip_hash, run.tip.height
+                ));
+                Outcome::Accepted
+            }
+            Err(bad) => {
+                let code = match bad.fault {
+                    HeaderFault::Linkage { .. } => "bad-linkage",
+                    HeaderFault::WrongTarget { .. } => "wrong-target",
+                    HeaderFault::InsufficientWork { .. } => "insufficient-work",
+                    HeaderFault::AbovePowLimit => "above-pow-limit",
+                    HeaderFault::MissingPeriodStart { .. } => "missing-period-start",
+                };
+                let why =
+                    format!("header {} (height {}): {}", bad.index + 1, bad.height, bad.fault);
+                Outcome::ModelRejected { code, why }
+            }
+        }
+    }
+}

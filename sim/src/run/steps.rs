@@ -133,6 +133,10 @@ impl<C: Chain> Run<'_, C> {
                     if emergency { "recover the oldest output of" } else { "move every output of" };
                 (format!("{} {what} {peg} to {}", signers.join(", "), describe(to)), outcome)
             }
+            Action::RelayHeaders { peg, headers } => {
+                let outcome = self.relay_headers(peg, headers, &mut model);
+                (format!("{} mainnet header(s) submitted to {peg}", headers.len()), outcome)
+            }
             Action::SubmitHeaders { peg } => {
                 let outcome = self.submit_headers(node, peg, &mut model)?;
                 (

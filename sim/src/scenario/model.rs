@@ -92,6 +92,18 @@ pub enum PegKind {
     Powpeg(PowpegParams),
     /// A vault bridge proven through a header relay, modelled on Interlay (`kind = "spv-vault"`).
     SpvVault(SpvVaultParams),
+    /// A relay seeded with real mainnet headers, checked under mainnet rules
+    /// (`kind = "header-relay"`).
+    HeaderRelay(HeaderRelayParams),
+}
+
+/// A mainnet header relay's starting point.
+#[derive(Debug, Clone)]
+pub struct HeaderRelayParams {
+    /// The header the relay trusts.
+    pub checkpoint: crate::relay::headers::AtHeight,
+    /// The first header of the checkpoint's difficulty period, for the next retarget.
+    pub period_start: Option<crate::relay::headers::AtHeight>,
 }
 
 /// Parameters of an SPV vault bridge.
@@ -341,6 +353,13 @@ pub enum Action {
         /// The transaction's name.
         name: String,
     },
+    /// Raw mainnet headers submitted to a header relay.
+    RelayHeaders {
+        /// The peg.
+        peg: String,
+        /// The headers, in order.
+        headers: Vec<bitcoin::block::Header>,
+    },
     /// The relayer submits the node's best chain to the peg's relay.
     SubmitHeaders {
         /// The peg.
@@ -428,6 +447,7 @@ impl Action {
                 self,
                 Self::Claim { .. }
                     | Self::SubmitHeaders { .. }
+                    | Self::RelayHeaders { .. }
                     | Self::ExecuteIssue { .. }
                     | Self::Redeem { .. }
                     | Self::ExecuteRedeem { .. }
@@ -455,6 +475,7 @@ impl Action {
             Self::Sweep { .. } => "sweep",
             Self::Batch { .. } => "batch",
             Self::SubmitHeaders { .. } => "submit_headers",
+            Self::RelayHeaders { .. } => "relay_headers",
             Self::Issue { .. } => "issue",
             Self::ExecuteIssue { .. } => "execute_issue",
             Self::Redeem { .. } => "redeem",

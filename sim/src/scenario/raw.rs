@@ -19,6 +19,7 @@ pub(crate) const KNOWN_KEYS: &[&str] = &[
     "user_refund", "lp_btc", "lbc", "arguments_hash", "vault", "collateral", "fork_choice", "k",
     "coinbase_proof", "redeem_period", "punishment", "submit_headers", "issue", "execute_issue",
     "redeem", "vault_pays", "execute_redeem", "cancel_redeem", "request", "reimbursed",
+    "checkpoint", "period_start", "relay_headers", "headers",
 ];
 
 /// A scenario file, read item by item (see `read_raw`).
@@ -69,6 +70,8 @@ pub(crate) struct RawPeg {
     pub(crate) coinbase_proof: Option<bool>,
     pub(crate) redeem_period: Option<u32>,
     pub(crate) punishment: Option<f64>,
+    pub(crate) checkpoint: Option<String>,
+    pub(crate) period_start: Option<String>,
 }
 
 /// A PowPeg flyover deposit to derive (`peglab derive`).
@@ -146,6 +149,7 @@ pub(crate) struct RawStep {
     pub(crate) sweep: Option<RawSweep>,
     pub(crate) batch: Option<RawSweep>,
     pub(crate) submit_headers: Option<RawSweep>,
+    pub(crate) relay_headers: Option<RawRelayHeaders>,
     pub(crate) issue: Option<RawDeposit>,
     pub(crate) execute_issue: Option<RawExecute>,
     pub(crate) redeem: Option<RawDeposit>,
@@ -222,6 +226,12 @@ pub(crate) struct RawSigned {
     pub(crate) signers: Vec<String>,
     pub(crate) to: String,
     pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawRelayHeaders {
+    pub(crate) peg: Option<String>,
+    pub(crate) headers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

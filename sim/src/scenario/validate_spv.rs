@@ -1,13 +1,15 @@
 //! Validating an SPV vault bridge: its vault, collateral, relay rule and periods.
 
+use bitcoin::consensus::encode::deserialize_hex;
+
 use super::{
     diagnostic::suggest,
-    model::{Actor, Role, SpvVaultParams},
+    model::{Actor, HeaderRelayParams, Role, SpvVaultParams},
     raw::RawPeg,
     spans::Seg,
     validate::Validator,
 };
-use crate::relay::store::ForkChoice;
+use crate::relay::{headers::AtHeight, store::ForkChoice};
 
 const RULES: [(&str, ForkChoice); 3] = [
     ("longest", ForkChoice::Longest),
@@ -15,7 +17,38 @@ const RULES: [(&str, ForkChoice); 3] = [
     ("light", ForkChoice::Light),
 ];
 
+/// `HEIGHT:HEADERHEX`.
+pub(crate) fn at_height(text: &str) -> Result<AtHeight, String> {
+    let (height, hex) =
+        text.split_once(':').ok_or_else(|| format!("`{text}` is not HEIGHT:HEADERHEX"))?;
+    let height = height.trim().parse().map_err(|_| format!("`{height}` is not a height"))?;
+    let header =
+        deserialize_hex(hex.trim()).map_err(|e| format!("not an 80-byte header in hex: {e}"))?;
+    Ok(AtHeight { height, header })
+}
+
 impl Validator<'_> {
+    pub(crate) fn header_relay(
+        &mut self,
+        p: &RawPeg,
+        at: &dyn Fn(&str) -> Vec<Seg>,
+    ) -> Option<HeaderRelayParams> {
+        let Some(text) = p.checkpoint.as_deref() else {
+            self.report(
+                &at("kind"),
+                "a header-relay needs a `checkpoint` (HEIGHT:HEADERHEX of a mainnet header)",
+                None,
+            );
+            return None;
+        };
+        let checkpoint = at_height(text).map_err(|m| self.report(&at("checkpoint"), m, None)).ok();
+        let period_start = p
+            .period_start
+            .as_deref()
+            .and_then(|t| at_height(t).map_err(|m| self.report(&at("period_start"), m, None)).ok());
+        Some(HeaderRelayParams { checkpoint: checkpoint?, period_start })
+    }
+
     pub(crate) fn spv_vault(
         &mut self,
         p: &RawPeg,

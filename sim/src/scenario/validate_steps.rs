@@ -70,6 +70,7 @@ impl Validator<'_> {
                 ("sweep", s.sweep.is_some()),
                 ("batch", s.batch.is_some()),
                 ("submit_headers", s.submit_headers.is_some()),
+                ("relay_headers", s.relay_headers.is_some()),
                 ("issue", s.issue.is_some()),
                 ("execute_issue", s.execute_issue.is_some()),
                 ("redeem", s.redeem.is_some()),
@@ -360,6 +361,32 @@ impl Validator<'_> {
                         peg: self.spv_peg(&at("submit_headers"), w.peg.as_deref(), pegs),
                     }
                 }
+                Some("relay_headers") => {
+                    let r = s.relay_headers.as_ref().expect("present");
+                    let peg = self.peg_name(&at("relay_headers"), r.peg.as_deref(), pegs);
+                    if !matches!(
+                        pegs.iter().find(|p| p.name == peg).map(|p| &p.kind),
+                        Some(PegKind::HeaderRelay(_))
+                    ) {
+                        self.report(
+                            &at("relay_headers"),
+                            format!("`{peg}` is not a header-relay peg"),
+                            None,
+                        );
+                    }
+                    let mut headers = Vec::new();
+                    for (n, hex) in r.headers.iter().enumerate() {
+                        match bitcoin::consensus::encode::deserialize_hex(hex) {
+                            Ok(h) => headers.push(h),
+                            Err(e) => self.report(
+                                &at("relay_headers"),
+                                format!("header {}: not an 80-byte header in hex: {e}", n + 1),
+                                None,
+                            ),
+                        }
+                    }
+                    Action::RelayHeaders { peg, headers }
+                }
                 Some(kw @ ("issue" | "redeem")) => {
                     let d = if kw == "issue" { s.issue.as_ref() } else { s.redeem.as_ref() }
                         .expect("present");
@@ -611,7 +638,7 @@ impl Validator<'_> {
                     powpeg: true,
                 }),
             ),
-            Some(PegKind::Multisig(_) | PegKind::SpvVault(_)) => {
+            Some(PegKind::Multisig(_) | PegKind::SpvVault(_) | PegKind::HeaderRelay(_)) => {
                 let message = format!(
                     "`{name}` is not a federated peg: this step needs a liquid or powpeg peg"
                 );

@@ -41,6 +41,20 @@ pub fn derive(scenario: &Scenario) -> Value {
             }
             PegKind::Liquid(params) => liquid(&secp, scenario, &peg.name, params, &signers),
             PegKind::Powpeg(params) => powpeg(&peg.name, params, &signers),
+            PegKind::Core(params) => json!({
+                "name": peg.name,
+                "kind": "core",
+                "chain_id": params.chain_id,
+                "validator": bitcoin::hex::DisplayHex::to_lower_hex_string(&params.validator[..]),
+                "script_template": "<locktime: 4 bytes LE> OP_CHECKLOCKTIMEVERIFY OP_DROP <owner>",
+                "spend_paths": [SpendPath { name: "owner after the locktime".into(), keys: match &params.template {
+                    crate::scenario::CoreTemplate::Multisig { signers, .. } => signers.clone(),
+                    _ => vec!["the staker".into()],
+                }, threshold: match &params.template {
+                    crate::scenario::CoreTemplate::Multisig { threshold, .. } => *threshold,
+                    _ => 1,
+                }, timelock: Some("cltv: the stake's UNIX time".into()) }],
+            }),
             PegKind::HeaderRelay(params) => json!({
                 "name": peg.name,
                 "kind": "header-relay",

@@ -96,3 +96,53 @@ pub(crate) fn script_pubkey(script: &Script, output: OutputType) -> ScriptBuf {
         OutputType::P2sh => ScriptBuf::new_p2sh(&script.script_hash()),
     }
 }
+
+/// Signs input `index` (spending `value` locked by `script`, which ends in one
+/// `OP_CHECKSIG`) with `secret`: `[sig, script]`, or `[sig, pubkey, script]` when the script
+/// checks a key hash (`with_pubkey`). Sets the witness, or the scriptSig for legacy P2SH.
+#[expect(clippy::too_many_arguments, reason = "each argument is a distinct part of the input")]
+pub(crate) fn sign_single_input<C: Signing>(
+    secp: &Secp256k1<C>,
+    tx: &mut Transaction,
+    index: usize,
+    script: &Script,
+    value: Amount,
+    secret: &SecretKey,
+    with_pubkey: bool,
+    output: OutputType,
+) {
+    let mut cache = SighashCache::new(&*tx);
+    let sighash = match output {
+        OutputType::P2sh => cache
+            .legacy_signature_hash(index, script, EcdsaSighashType::All.to_u32())
+            .expect("the input exists")
+            .to_byte_array(),
+        OutputType::P2wsh | OutputType::P2shP2wsh => cache
+            .p2wsh_signature_hash(index, script, value, EcdsaSighashType::All)
+            .expect("the input exists")
+            .to_byte_array(),
+    };
+    let sig = bitcoin::ecdsa::Signature::sighash_all(
+        secp.sign_ecdsa(&Message::from_digest(sighash), secret),
+    )
+    .to_vec();
+    let pubkey = PublicKey::new(secret.public_key(secp)).to_bytes();
+    let mut items = vec![sig];
+    if with_pubkey {
+        items.push(pubkey);
+    }
+    items.push(script.to_bytes());
+    if output == OutputType::P2sh {
+        let b = items.into_iter().fold(Builder::new(), |b, item| {
+            b.push_slice(PushBytesBuf::try_from(item).expect("a script item fits a push"))
+        });
+        tx.input[index].script_sig = b.into_script();
+        return;
+    }
+    tx.input[index].witness = Witness::from_slice(&items);
+    if output == OutputType::P2shP2wsh {
+        let program = ScriptBuf::new_p2wsh(&script.wscript_hash());
+        let push = PushBytesBuf::try_from(program.into_bytes()).expect("34 bytes");
+        tx.input[index].script_sig = Builder::new().push_slice(push).into_script();
+    }
+}

@@ -63,3 +63,8 @@ pub(crate) fn claim_script<C: Signing>(
 pub(crate) fn sidechain_key(seed: &str, user: &str) -> SecretKey {
     SecretKey::from_slice(&digest(&["peglab", "v1", "sidechain", seed, user])).expect("a valid key")
 }
+
+/// A user's Core staking key.
+pub(crate) fn staking_key(seed: &str, user: &str) -> SecretKey {
+    SecretKey::from_slice(&digest(&["peglab", "v1", "staking", seed, user])).expect("a valid key")
+}

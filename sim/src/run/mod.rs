@@ -3,6 +3,7 @@
 //! An unmet expectation is a result in the [`Report`], not an error; `Err` is for the lab
 //! itself failing.
 
+mod core;
 mod expect;
 mod federated;
 mod keys;
@@ -81,6 +82,7 @@ pub(crate) struct Run<'a, C: Chain> {
     pub(crate) liquids: BTreeMap<String, federated::FederatedState>,
     pub(crate) spvs: BTreeMap<String, spv::SpvState>,
     pub(crate) header_relays: BTreeMap<String, spv::HeaderRelayState>,
+    pub(crate) cores: BTreeMap<String, core::CoreState>,
     pub(crate) txs: BTreeMap<String, Transaction>,
     /// A counter for "last seen" times of unconfirmed transactions.
     pub(crate) seen: u64,
@@ -136,6 +138,7 @@ impl<'a, C: Chain> Run<'a, C> {
         }
         let (mut multisigs, mut liquids) = (BTreeMap::new(), BTreeMap::new());
         let mut header_relays = BTreeMap::new();
+        let mut cores = BTreeMap::new();
         for peg in &scenario.pegs {
             let keys = |names: &[String]| names.iter().map(|s| signers[s].0).collect::<Vec<_>>();
             match &peg.kind {
@@ -162,6 +165,9 @@ impl<'a, C: Chain> Run<'a, C> {
                     liquids.insert(peg.name.clone(), state);
                 }
                 PegKind::SpvVault(_) => {} // started after funding, at the tip
+                PegKind::Core(params) => {
+                    cores.insert(peg.name.clone(), core::CoreState::new(params.clone()));
+                }
                 PegKind::HeaderRelay(params) => {
                     let state = spv::HeaderRelayState {
                         tip: params.checkpoint,
@@ -197,6 +203,7 @@ impl<'a, C: Chain> Run<'a, C> {
             liquids,
             spvs: BTreeMap::new(),
             header_relays,
+            cores,
             txs: BTreeMap::new(),
             seen: 0,
         };

@@ -133,6 +133,16 @@ impl<C: Chain> Run<'_, C> {
                     if emergency { "recover the oldest output of" } else { "move every output of" };
                 (format!("{} {what} {peg} to {}", signers.join(", "), describe(to)), outcome)
             }
+            Action::Stake { peg, from, amount, lock, name } => {
+                let outcome =
+                    self.stake(node, peg, from, *amount, *lock, name, &mut made, &mut model)?;
+                (format!("{from} stakes {amount} with {peg} for {lock} s"), outcome)
+            }
+            Action::Unstake { peg, stake, to, name } => {
+                let script = self.destination_script(to);
+                let outcome = self.unstake(node, peg, stake, script, name, &mut made)?;
+                (format!("{stake} is unlocked to {}", describe(to)), outcome)
+            }
             Action::RelayHeaders { peg, headers } => {
                 let outcome = self.relay_headers(peg, headers, &mut model);
                 (format!("{} mainnet header(s) submitted to {peg}", headers.len()), outcome)

@@ -95,6 +95,37 @@ pub enum PegKind {
     /// A relay seeded with real mainnet headers, checked under mainnet rules
     /// (`kind = "header-relay"`).
     HeaderRelay(HeaderRelayParams),
+    /// Core's (Satoshi Plus) CLTV staking (`kind = "core"`).
+    Core(CoreParams),
+}
+
+/// Parameters of Core staking.
+#[derive(Debug, Clone)]
+pub struct CoreParams {
+    /// What the script locks to after its timelock.
+    pub template: CoreTemplate,
+    /// P2WSH or P2SH.
+    pub output: OutputType,
+    /// Core's chain id in the payload (1116 on mainnet).
+    pub chain_id: u16,
+    /// The validator the stake delegates to.
+    pub validator: [u8; 20],
+}
+
+/// The owner template of a Core staking script.
+#[derive(Debug, Clone)]
+pub enum CoreTemplate {
+    /// The staker's public key.
+    PubKey,
+    /// The staker's public key hash.
+    PubKeyHash,
+    /// A multisig of signer actors.
+    Multisig {
+        /// Signer names, in key order.
+        signers: Vec<String>,
+        /// Signatures needed.
+        threshold: usize,
+    },
 }
 
 /// A mainnet header relay's starting point.
@@ -353,6 +384,30 @@ pub enum Action {
         /// The transaction's name.
         name: String,
     },
+    /// A user locks BTC in a Core staking output until `lock` seconds past median-time-past.
+    Stake {
+        /// The peg.
+        peg: String,
+        /// The user.
+        from: String,
+        /// How much.
+        amount: Amount,
+        /// Seconds past the current median-time-past.
+        lock: u32,
+        /// The transaction's name.
+        name: String,
+    },
+    /// The owner spends a stake back through the CLTV path.
+    Unstake {
+        /// The peg.
+        peg: String,
+        /// The stake transaction's name.
+        stake: String,
+        /// Where to.
+        to: Destination,
+        /// The transaction's name.
+        name: String,
+    },
     /// Raw mainnet headers submitted to a header relay.
     RelayHeaders {
         /// The peg.
@@ -434,6 +489,8 @@ impl Action {
             | Self::Sweep { name, .. }
             | Self::Batch { name, .. }
             | Self::Issue { name, .. }
+            | Self::Stake { name, .. }
+            | Self::Unstake { name, .. }
             | Self::VaultPays { name, .. }
             | Self::Steal { name, .. } => Some(name),
             _ => None,
@@ -476,6 +533,8 @@ impl Action {
             Self::Batch { .. } => "batch",
             Self::SubmitHeaders { .. } => "submit_headers",
             Self::RelayHeaders { .. } => "relay_headers",
+            Self::Stake { .. } => "stake",
+            Self::Unstake { .. } => "unstake",
             Self::Issue { .. } => "issue",
             Self::ExecuteIssue { .. } => "execute_issue",
             Self::Redeem { .. } => "redeem",

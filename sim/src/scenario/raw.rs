@@ -19,7 +19,8 @@ pub(crate) const KNOWN_KEYS: &[&str] = &[
     "user_refund", "lp_btc", "lbc", "arguments_hash", "vault", "collateral", "fork_choice", "k",
     "coinbase_proof", "redeem_period", "punishment", "submit_headers", "issue", "execute_issue",
     "redeem", "vault_pays", "execute_redeem", "cancel_redeem", "request", "reimbursed",
-    "checkpoint", "period_start", "relay_headers", "headers",
+    "checkpoint", "period_start", "relay_headers", "headers", "template", "chain_id", "validator",
+    "stake", "unstake", "lock",
 ];
 
 /// A scenario file, read item by item (see `read_raw`).
@@ -72,6 +73,9 @@ pub(crate) struct RawPeg {
     pub(crate) punishment: Option<f64>,
     pub(crate) checkpoint: Option<String>,
     pub(crate) period_start: Option<String>,
+    pub(crate) template: Option<String>,
+    pub(crate) chain_id: Option<u16>,
+    pub(crate) validator: Option<String>,
 }
 
 /// A PowPeg flyover deposit to derive (`peglab derive`).
@@ -150,6 +154,8 @@ pub(crate) struct RawStep {
     pub(crate) batch: Option<RawSweep>,
     pub(crate) submit_headers: Option<RawSweep>,
     pub(crate) relay_headers: Option<RawRelayHeaders>,
+    pub(crate) stake: Option<RawStake>,
+    pub(crate) unstake: Option<RawUnstake>,
     pub(crate) issue: Option<RawDeposit>,
     pub(crate) execute_issue: Option<RawExecute>,
     pub(crate) redeem: Option<RawDeposit>,
@@ -224,6 +230,23 @@ pub(crate) struct RawPegOut {
 pub(crate) struct RawSigned {
     pub(crate) peg: Option<String>,
     pub(crate) signers: Vec<String>,
+    pub(crate) to: String,
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawStake {
+    pub(crate) peg: Option<String>,
+    pub(crate) from: String,
+    pub(crate) amount: String,
+    pub(crate) lock: String,
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawUnstake {
+    pub(crate) peg: Option<String>,
+    pub(crate) stake: String,
     pub(crate) to: String,
     pub(crate) name: Option<String>,
 }

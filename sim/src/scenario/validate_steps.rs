@@ -29,6 +29,8 @@ struct Names {
     /// SPV vault issues and redeem requests: name, peg.
     issues: Vec<(String, String)>,
     requests: Vec<(String, String)>,
+    /// Core stakes.
+    stakes: Vec<String>,
 }
 
 impl Validator<'_> {
@@ -71,6 +73,8 @@ impl Validator<'_> {
                 ("batch", s.batch.is_some()),
                 ("submit_headers", s.submit_headers.is_some()),
                 ("relay_headers", s.relay_headers.is_some()),
+                ("stake", s.stake.is_some()),
+                ("unstake", s.unstake.is_some()),
                 ("issue", s.issue.is_some()),
                 ("execute_issue", s.execute_issue.is_some()),
                 ("redeem", s.redeem.is_some()),
@@ -361,6 +365,40 @@ impl Validator<'_> {
                         peg: self.spv_peg(&at("submit_headers"), w.peg.as_deref(), pegs),
                     }
                 }
+                Some("stake") => {
+                    let st = s.stake.as_ref().expect("present");
+                    let peg = self.core_peg(&at("stake"), st.peg.as_deref(), pegs);
+                    self.check_actor(&at("stake"), &st.from, actors, false);
+                    let amount = self.amount(&at("stake"), &st.amount).unwrap_or_default();
+                    let lock = parse_duration(&st.lock).unwrap_or_else(|| {
+                        self.report(
+                            &at("stake"),
+                            format!("lock `{}` is not a duration", st.lock),
+                            Some("write e.g. \"2h\" or \"3d\"".into()),
+                        );
+                        0
+                    });
+                    let name = default_name("stake", &st.name);
+                    self.define_tx(&at("stake"), &name, &mut names);
+                    names.stakes.push(name.clone());
+                    Action::Stake { peg, from: st.from.clone(), amount, lock, name }
+                }
+                Some("unstake") => {
+                    let u = s.unstake.as_ref().expect("present");
+                    let peg = self.core_peg(&at("unstake"), u.peg.as_deref(), pegs);
+                    if !names.stakes.contains(&u.stake) {
+                        let help = suggest(&u.stake, names.stakes.iter().map(String::as_str));
+                        self.report(
+                            &at("unstake"),
+                            format!("no stake called `{}` before this step", u.stake),
+                            help,
+                        );
+                    }
+                    let to = self.destination(&at("unstake"), &u.to, actors);
+                    let name = default_name("unstake", &u.name);
+                    self.define_tx(&at("unstake"), &name, &mut names);
+                    Action::Unstake { peg, stake: u.stake.clone(), to, name }
+                }
                 Some("relay_headers") => {
                     let r = s.relay_headers.as_ref().expect("present");
                     let peg = self.peg_name(&at("relay_headers"), r.peg.as_deref(), pegs);
@@ -601,6 +639,17 @@ impl Validator<'_> {
         }
     }
 
+    /// The named (or only) peg, which must be a core peg.
+    fn core_peg(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
+        let name = self.peg_name(path, given, pegs);
+        if let Some(kind) = pegs.iter().find(|p| p.name == name).map(|p| &p.kind)
+            && !matches!(kind, PegKind::Core(_))
+        {
+            self.report(path, format!("`{name}` is not a core peg"), None);
+        }
+        name
+    }
+
     /// The named (or only) peg, which must be an spv-vault.
     fn spv_peg(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
         let name = self.peg_name(path, given, pegs);
@@ -638,7 +687,12 @@ impl Validator<'_> {
                     powpeg: true,
                 }),
             ),
-            Some(PegKind::Multisig(_) | PegKind::SpvVault(_) | PegKind::HeaderRelay(_)) => {
+            Some(
+                PegKind::Multisig(_)
+                | PegKind::SpvVault(_)
+                | PegKind::HeaderRelay(_)
+                | PegKind::Core(_),
+            ) => {
                 let message = format!(
                     "`{name}` is not a federated peg: this step needs a liquid or powpeg peg"
                 );

@@ -93,7 +93,20 @@ pub fn run_one(exe: &Path, scenario: &Scenario, keep: bool) -> Finished {
     let mut kept = Vec::new();
     match Lab::start(exe, &options) {
         Ok(mut lab) => {
-            report = run(scenario, &mut lab);
+            // A bug in a model must not take the other scenarios down: it fails this one.
+            let ran =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(scenario, &mut lab)));
+            report = ran.unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default();
+                Report::failed(
+                    scenario,
+                    format!("peglab itself failed (a bug; please report it): {what}"),
+                )
+            });
             if keep || !report.passed {
                 kept = lab.keep();
             }

@@ -41,6 +41,7 @@ pub fn derive(scenario: &Scenario) -> Value {
             }
             PegKind::Liquid(params) => liquid(&secp, scenario, &peg.name, params, &signers),
             PegKind::Powpeg(params) => powpeg(&peg.name, params, &signers),
+            PegKind::Babylon(params) => babylon(&secp, scenario, &peg.name, params, &signers),
             PegKind::Core(params) => json!({
                 "name": peg.name,
                 "kind": "core",
@@ -180,6 +181,60 @@ fn powpeg(name: &str, params: &PowpegParams, signers: &BTreeMap<String, PublicKe
         "flyover": flyover,
         "federation_address": address(&script_pubkey(&script, params.address)),
         "pegin_depth": params.pegin_depth,
+        "spend_paths": paths,
+    })
+}
+
+fn babylon(
+    secp: &Secp256k1<All>,
+    scenario: &Scenario,
+    name: &str,
+    params: &crate::scenario::BabylonParams,
+    signers: &BTreeMap<String, PublicKey>,
+) -> Value {
+    let x = |n: &String| signers[n].inner.x_only_public_key().0;
+    let staker = crate::run::staking_key_for_derive(secp, &scenario.seed, &params.staker);
+    let d = crate::pegs::babylon::script::Delegation {
+        staker,
+        providers: params.providers.iter().map(x).collect(),
+        covenant: params.covenant.iter().map(x).collect(),
+        quorum: params.quorum,
+        staking_time: params.staking_time,
+        unbonding_time: params.unbonding_time,
+    };
+    let staking = ScriptBuf::new_p2tr_tweaked(d.staking_info(secp).output_key());
+    let unbonding = ScriptBuf::new_p2tr_tweaked(d.unbonding_info(secp).output_key());
+    let paths = [
+        SpendPath {
+            name: "timelock".into(),
+            keys: vec![params.staker.clone()],
+            threshold: 1,
+            timelock: Some(format!("csv {} blocks", params.staking_time)),
+        },
+        SpendPath {
+            name: "unbonding (staker and covenant)".into(),
+            keys: std::iter::once(params.staker.clone()).chain(params.covenant.clone()).collect(),
+            threshold: 1 + params.quorum,
+            timelock: None,
+        },
+        SpendPath {
+            name: "slashing (staker, provider, covenant)".into(),
+            keys: std::iter::once(params.staker.clone())
+                .chain(params.providers.clone())
+                .chain(params.covenant.clone())
+                .collect(),
+            threshold: 2 + params.quorum,
+            timelock: None,
+        },
+    ];
+    json!({
+        "name": name,
+        "kind": "babylon",
+        "timelock_script": d.timelock_script(d.staking_time).to_hex_string(),
+        "unbonding_script": d.unbonding_script().to_hex_string(),
+        "slashing_script": d.slashing_script().to_hex_string(),
+        "staking_address": address(&staking),
+        "unbonding_address": address(&unbonding),
         "spend_paths": paths,
     })
 }

@@ -92,12 +92,7 @@ impl Lab {
     fn relay(&self, node: NodeId, tx: &Transaction) -> Result<(), LabError> {
         for peer in self.group_of(node).into_iter().filter(|&p| p != node) {
             // A peer that refuses it (already has it, conflict) keeps its own view.
-            let _ = self.call_or_reject::<Txid>(
-                peer,
-                "sendrawtransaction",
-                &[hex_arg(tx), json!(0)],
-                "",
-            )?;
+            let _ = self.call_or_reject::<Txid>(peer, "sendrawtransaction", &send_args(tx), "")?;
         }
         Ok(())
     }
@@ -122,6 +117,13 @@ impl Lab {
         txs.sort();
         Ok(txs.into_iter().map(|(_, txid)| txid).collect())
     }
+}
+
+/// `sendrawtransaction`'s arguments. The RPC's own guards are for wallets, not for a lab:
+/// `maxfeerate` 0 lets it pay any fee, and `maxburnamount` 21 million BTC lets it burn into an
+/// OP_RETURN (Babylon's slashing does). Mempool policy still applies in full.
+fn send_args(tx: &Transaction) -> [Value; 3] {
+    [hex_arg(tx), json!(0), json!(21_000_000)]
 }
 
 impl Chain for Lab {
@@ -203,8 +205,7 @@ impl Chain for Lab {
         node: NodeId,
         tx: &Transaction,
     ) -> Result<Result<Txid, Rejection>, LabError> {
-        // maxfeerate 0: a lab may pay any fee it likes.
-        let sent = self.call_or_reject(node, "sendrawtransaction", &[hex_arg(tx), json!(0)], "")?;
+        let sent = self.call_or_reject(node, "sendrawtransaction", &send_args(tx), "")?;
         if sent.is_ok() {
             self.relay(node, tx)?;
         }

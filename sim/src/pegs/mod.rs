@@ -1,5 +1,6 @@
 //! The peg mechanisms peglab models. Each builds its scripts exactly and spends them for real.
 
+pub(crate) mod babylon;
 pub(crate) mod core;
 pub(crate) mod federation;
 pub(crate) mod liquid;

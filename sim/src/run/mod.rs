@@ -3,6 +3,7 @@
 //! An unmet expectation is a result in the [`Report`], not an error; `Err` is for the lab
 //! itself failing.
 
+mod babylon;
 mod core;
 mod expect;
 mod federated;
@@ -83,6 +84,7 @@ pub(crate) struct Run<'a, C: Chain> {
     pub(crate) spvs: BTreeMap<String, spv::SpvState>,
     pub(crate) header_relays: BTreeMap<String, spv::HeaderRelayState>,
     pub(crate) cores: BTreeMap<String, core::CoreState>,
+    pub(crate) babylons: BTreeMap<String, babylon::BabylonState>,
     pub(crate) txs: BTreeMap<String, Transaction>,
     /// A counter for "last seen" times of unconfirmed transactions.
     pub(crate) seen: u64,
@@ -164,7 +166,7 @@ impl<'a, C: Chain> Run<'a, C> {
                     );
                     liquids.insert(peg.name.clone(), state);
                 }
-                PegKind::SpvVault(_) => {} // started after funding, at the tip
+                PegKind::SpvVault(_) | PegKind::Babylon(_) => {} // set up once the run exists
                 PegKind::Core(params) => {
                     cores.insert(peg.name.clone(), core::CoreState::new(params.clone()));
                 }
@@ -204,11 +206,25 @@ impl<'a, C: Chain> Run<'a, C> {
             spvs: BTreeMap::new(),
             header_relays,
             cores,
+            babylons: BTreeMap::new(),
             txs: BTreeMap::new(),
             seen: 0,
         };
         run.fund_users()?;
         run.start_relays()?;
+        for peg in &scenario.pegs {
+            if let PegKind::Babylon(params) = &peg.kind {
+                let delegation = run.babylon_delegation(params);
+                let state = babylon::BabylonState {
+                    params: params.clone(),
+                    delegation,
+                    records: Vec::new(),
+                    votes: BTreeMap::new(),
+                    extracted: BTreeMap::new(),
+                };
+                run.babylons.insert(peg.name.clone(), state);
+            }
+        }
         Ok(run)
     }
 
@@ -300,4 +316,13 @@ pub(crate) fn claim_script_for_derive(
     user: &str,
 ) -> bitcoin::ScriptBuf {
     keys::claim_script(secp, seed, user)
+}
+
+/// A user's staking key (x-only), as a run derives it.
+pub(crate) fn staking_key_for_derive(
+    secp: &Secp256k1<All>,
+    seed: &str,
+    user: &str,
+) -> bitcoin::XOnlyPublicKey {
+    keys::staking_key(seed, user).x_only_public_key(secp).0
 }

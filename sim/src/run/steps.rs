@@ -133,6 +133,34 @@ impl<C: Chain> Run<'_, C> {
                     if emergency { "recover the oldest output of" } else { "move every output of" };
                 (format!("{} {what} {peg} to {}", signers.join(", "), describe(to)), outcome)
             }
+            Action::Delegate { peg, amount, name } => {
+                let outcome = self.delegate(node, peg, *amount, name, &mut made, &mut model)?;
+                (format!("the staker delegates {amount} on {peg}"), outcome)
+            }
+            Action::Withdraw { peg, delegation, to, name } => {
+                let script = self.destination_script(to);
+                let outcome = self.withdraw(node, peg, delegation, script, name, &mut made)?;
+                (
+                    format!(
+                        "the staker withdraws {delegation} through its timelock to {}",
+                        describe(to)
+                    ),
+                    outcome,
+                )
+            }
+            Action::Unbond { peg, delegation, covenant, name } => {
+                let outcome =
+                    self.unbond(node, peg, delegation, covenant, name, &mut made, &mut model)?;
+                (format!("the staker and {} unbond {delegation}", covenant.join(", ")), outcome)
+            }
+            Action::Vote { peg, provider, height, block } => {
+                let outcome = self.vote(peg, provider, *height, block, &mut model);
+                (format!("{provider} votes for block {block} at height {height}"), outcome)
+            }
+            Action::Slash { peg, delegation, name } => {
+                let outcome = self.slash(node, peg, delegation, name, &mut made, &mut model)?;
+                (format!("anyone slashes {delegation} on {peg}"), outcome)
+            }
             Action::Stake { peg, from, amount, lock, name } => {
                 let outcome =
                     self.stake(node, peg, from, *amount, *lock, name, &mut made, &mut model)?;

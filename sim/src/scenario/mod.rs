@@ -10,6 +10,7 @@ mod model;
 mod raw;
 mod spans;
 mod validate;
+mod validate_babylon;
 mod validate_core;
 mod validate_liquid;
 mod validate_powpeg;

@@ -97,6 +97,33 @@ pub enum PegKind {
     HeaderRelay(HeaderRelayParams),
     /// Core's (Satoshi Plus) CLTV staking (`kind = "core"`).
     Core(CoreParams),
+    /// Babylon BTC staking (`kind = "babylon"`).
+    Babylon(BabylonParams),
+}
+
+/// Parameters of Babylon staking.
+#[derive(Debug, Clone)]
+pub struct BabylonParams {
+    /// The staker: a user whose wallet funds delegations and whose staking key signs.
+    pub staker: String,
+    /// Finality provider signer names.
+    pub providers: Vec<String>,
+    /// Covenant committee signer names.
+    pub covenant: Vec<String>,
+    /// Covenant signatures needed.
+    pub quorum: usize,
+    /// Blocks before the staker may withdraw alone.
+    pub staking_time: u16,
+    /// Blocks an unbonding (or slashing-refund) output waits.
+    pub unbonding_time: u16,
+    /// The unbonding transaction's exact fee.
+    pub unbonding_fee: Amount,
+    /// Share of the stake a slashing burns.
+    pub slashing_rate: f64,
+    /// The slashing transaction's fee.
+    pub slashing_fee: Amount,
+    /// Tag of the identifiable-staking OP_RETURN, if delegations carry one.
+    pub tag: Option<[u8; 4]>,
 }
 
 /// Parameters of Core staking.
@@ -384,6 +411,59 @@ pub enum Action {
         /// The transaction's name.
         name: String,
     },
+    /// The staker pays a Babylon staking output.
+    Delegate {
+        /// The peg.
+        peg: String,
+        /// How much.
+        amount: Amount,
+        /// The transaction's name.
+        name: String,
+    },
+    /// The staker takes a delegation back alone through a timelock leaf (of the staking
+    /// output, or of the unbonding output once unbonded).
+    Withdraw {
+        /// The peg.
+        peg: String,
+        /// The delegation's name.
+        delegation: String,
+        /// Where to.
+        to: Destination,
+        /// The transaction's name.
+        name: String,
+    },
+    /// The staker and covenant members sign the unbonding transaction.
+    Unbond {
+        /// The peg.
+        peg: String,
+        /// The delegation's name.
+        delegation: String,
+        /// The covenant members who sign.
+        covenant: Vec<String>,
+        /// The transaction's name.
+        name: String,
+    },
+    /// A finality provider signs its vote for a block at a height (EOTS).
+    Vote {
+        /// The peg.
+        peg: String,
+        /// The provider.
+        provider: String,
+        /// The height voted on.
+        height: u64,
+        /// A label for the block voted for.
+        block: String,
+    },
+    /// Anyone completes a delegation's pre-signed slashing transaction with a provider key
+    /// extracted from a double vote.
+    Slash {
+        /// The peg.
+        peg: String,
+        /// The delegation's name.
+        delegation: String,
+        /// The transaction's name.
+        name: String,
+    },
     /// A user locks BTC in a Core staking output until `lock` seconds past median-time-past.
     Stake {
         /// The peg.
@@ -490,6 +570,10 @@ impl Action {
             | Self::Batch { name, .. }
             | Self::Issue { name, .. }
             | Self::Stake { name, .. }
+            | Self::Delegate { name, .. }
+            | Self::Withdraw { name, .. }
+            | Self::Unbond { name, .. }
+            | Self::Slash { name, .. }
             | Self::Unstake { name, .. }
             | Self::VaultPays { name, .. }
             | Self::Steal { name, .. } => Some(name),
@@ -503,6 +587,7 @@ impl Action {
             || matches!(
                 self,
                 Self::Claim { .. }
+                    | Self::Vote { .. }
                     | Self::SubmitHeaders { .. }
                     | Self::RelayHeaders { .. }
                     | Self::ExecuteIssue { .. }
@@ -534,6 +619,11 @@ impl Action {
             Self::SubmitHeaders { .. } => "submit_headers",
             Self::RelayHeaders { .. } => "relay_headers",
             Self::Stake { .. } => "stake",
+            Self::Delegate { .. } => "delegate",
+            Self::Withdraw { .. } => "withdraw",
+            Self::Unbond { .. } => "unbond",
+            Self::Vote { .. } => "vote",
+            Self::Slash { .. } => "slash",
             Self::Unstake { .. } => "unstake",
             Self::Issue { .. } => "issue",
             Self::ExecuteIssue { .. } => "execute_issue",

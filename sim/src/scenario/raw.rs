@@ -20,7 +20,9 @@ pub(crate) const KNOWN_KEYS: &[&str] = &[
     "coinbase_proof", "redeem_period", "punishment", "submit_headers", "issue", "execute_issue",
     "redeem", "vault_pays", "execute_redeem", "cancel_redeem", "request", "reimbursed",
     "checkpoint", "period_start", "relay_headers", "headers", "template", "chain_id", "validator",
-    "stake", "unstake", "lock",
+    "stake", "unstake", "lock", "staker", "providers", "covenant", "quorum", "staking_time",
+    "unbonding_time", "unbonding_fee", "slashing_rate", "slashing_fee", "tag", "delegate",
+    "withdraw", "unbond", "delegation", "vote", "slash", "provider", "height", "block",
 ];
 
 /// A scenario file, read item by item (see `read_raw`).
@@ -76,6 +78,16 @@ pub(crate) struct RawPeg {
     pub(crate) template: Option<String>,
     pub(crate) chain_id: Option<u16>,
     pub(crate) validator: Option<String>,
+    pub(crate) staker: Option<String>,
+    pub(crate) providers: Option<Vec<String>>,
+    pub(crate) covenant: Option<Members>,
+    pub(crate) quorum: Option<usize>,
+    pub(crate) staking_time: Option<u32>,
+    pub(crate) unbonding_time: Option<u32>,
+    pub(crate) unbonding_fee: Option<String>,
+    pub(crate) slashing_rate: Option<f64>,
+    pub(crate) slashing_fee: Option<String>,
+    pub(crate) tag: Option<String>,
 }
 
 /// A PowPeg flyover deposit to derive (`peglab derive`).
@@ -155,6 +167,11 @@ pub(crate) struct RawStep {
     pub(crate) submit_headers: Option<RawSweep>,
     pub(crate) relay_headers: Option<RawRelayHeaders>,
     pub(crate) stake: Option<RawStake>,
+    pub(crate) delegate: Option<RawDelegate>,
+    pub(crate) withdraw: Option<RawWithdraw>,
+    pub(crate) unbond: Option<RawUnbond>,
+    pub(crate) vote: Option<RawVote>,
+    pub(crate) slash: Option<RawSlash>,
     pub(crate) unstake: Option<RawUnstake>,
     pub(crate) issue: Option<RawDeposit>,
     pub(crate) execute_issue: Option<RawExecute>,
@@ -231,6 +248,44 @@ pub(crate) struct RawSigned {
     pub(crate) peg: Option<String>,
     pub(crate) signers: Vec<String>,
     pub(crate) to: String,
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawDelegate {
+    pub(crate) peg: Option<String>,
+    pub(crate) amount: String,
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawWithdraw {
+    pub(crate) peg: Option<String>,
+    pub(crate) delegation: String,
+    pub(crate) to: String,
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawVote {
+    pub(crate) peg: Option<String>,
+    pub(crate) provider: String,
+    pub(crate) height: u64,
+    pub(crate) block: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawSlash {
+    pub(crate) peg: Option<String>,
+    pub(crate) delegation: String,
+    pub(crate) name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawUnbond {
+    pub(crate) peg: Option<String>,
+    pub(crate) delegation: String,
+    pub(crate) covenant: Vec<String>,
     pub(crate) name: Option<String>,
 }
 

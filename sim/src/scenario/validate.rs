@@ -17,7 +17,8 @@ use super::{
 const MAX_NODES: usize = 8;
 /// `OP_CHECKMULTISIG` in P2WSH takes at most 20 keys.
 const MAX_MULTISIG_KEYS: usize = 20;
-const PEG_KINDS: &[&str] = &["multisig", "liquid", "powpeg", "spv-vault", "header-relay", "core"];
+const PEG_KINDS: &[&str] =
+    &["multisig", "liquid", "powpeg", "spv-vault", "header-relay", "core", "babylon"];
 
 pub(crate) struct Validator<'a> {
     pub(crate) source: SourceMap<'a>,
@@ -266,6 +267,7 @@ impl Validator<'_> {
                 "powpeg" => PegKind::Powpeg(self.powpeg(p, &at, actors)),
                 "spv-vault" => PegKind::SpvVault(self.spv_vault(p, &at, actors)),
                 "core" => PegKind::Core(self.core(p, &at, &name, actors)),
+                "babylon" => PegKind::Babylon(self.babylon(p, &at, actors)),
                 "header-relay" => match self.header_relay(p, &at) {
                     Some(params) => PegKind::HeaderRelay(params),
                     None => continue,

@@ -31,6 +31,8 @@ struct Names {
     requests: Vec<(String, String)>,
     /// Core stakes.
     stakes: Vec<String>,
+    /// Babylon delegations.
+    delegations: Vec<String>,
 }
 
 impl Validator<'_> {
@@ -74,6 +76,11 @@ impl Validator<'_> {
                 ("submit_headers", s.submit_headers.is_some()),
                 ("relay_headers", s.relay_headers.is_some()),
                 ("stake", s.stake.is_some()),
+                ("delegate", s.delegate.is_some()),
+                ("withdraw", s.withdraw.is_some()),
+                ("unbond", s.unbond.is_some()),
+                ("vote", s.vote.is_some()),
+                ("slash", s.slash.is_some()),
                 ("unstake", s.unstake.is_some()),
                 ("issue", s.issue.is_some()),
                 ("execute_issue", s.execute_issue.is_some()),
@@ -365,6 +372,97 @@ impl Validator<'_> {
                         peg: self.spv_peg(&at("submit_headers"), w.peg.as_deref(), pegs),
                     }
                 }
+                Some("delegate") => {
+                    let d = s.delegate.as_ref().expect("present");
+                    let peg = self.babylon_peg(&at("delegate"), d.peg.as_deref(), pegs);
+                    let amount = self.amount(&at("delegate"), &d.amount).unwrap_or_default();
+                    let name = default_name("delegate", &d.name);
+                    self.define_tx(&at("delegate"), &name, &mut names);
+                    names.delegations.push(name.clone());
+                    Action::Delegate { peg, amount, name }
+                }
+                Some(kw @ ("withdraw" | "unbond")) => {
+                    let (peg_given, delegation) = match (kw, &s.withdraw, &s.unbond) {
+                        ("withdraw", Some(w), _) => (w.peg.as_deref(), &w.delegation),
+                        (_, _, Some(u)) => (u.peg.as_deref(), &u.delegation),
+                        _ => unreachable!("present"),
+                    };
+                    let peg = self.babylon_peg(&at(kw), peg_given, pegs);
+                    if !names.delegations.contains(delegation) {
+                        let help =
+                            suggest(delegation, names.delegations.iter().map(String::as_str));
+                        self.report(
+                            &at(kw),
+                            format!("no delegation called `{delegation}` before this step"),
+                            help,
+                        );
+                    }
+                    let delegation = delegation.clone();
+                    if let Some(w) = s.withdraw.as_ref().filter(|_| kw == "withdraw") {
+                        let to = self.destination(&at(kw), &w.to, actors);
+                        let name = default_name(kw, &w.name);
+                        self.define_tx(&at(kw), &name, &mut names);
+                        Action::Withdraw { peg, delegation, to, name }
+                    } else {
+                        let u = s.unbond.as_ref().expect("present");
+                        let committee = match pegs.iter().find(|p| p.name == peg).map(|p| &p.kind) {
+                            Some(PegKind::Babylon(b)) => b.covenant.clone(),
+                            _ => Vec::new(),
+                        };
+                        for member in &u.covenant {
+                            if self.check_actor(&at(kw), member, actors, true)
+                                && !committee.contains(member)
+                            {
+                                self.report(
+                                    &at(kw),
+                                    format!("`{member}` is not on `{peg}`'s covenant committee"),
+                                    None,
+                                );
+                            }
+                        }
+                        let name = default_name(kw, &u.name);
+                        self.define_tx(&at(kw), &name, &mut names);
+                        Action::Unbond { peg, delegation, covenant: u.covenant.clone(), name }
+                    }
+                }
+                Some("vote") => {
+                    let v = s.vote.as_ref().expect("present");
+                    let peg = self.babylon_peg(&at("vote"), v.peg.as_deref(), pegs);
+                    let providers = match pegs.iter().find(|p| p.name == peg).map(|p| &p.kind) {
+                        Some(PegKind::Babylon(b)) => b.providers.clone(),
+                        _ => Vec::new(),
+                    };
+                    if !providers.contains(&v.provider) {
+                        let help = suggest(&v.provider, providers.iter().map(String::as_str));
+                        self.report(
+                            &at("vote"),
+                            format!("`{}` is not a finality provider of `{peg}`", v.provider),
+                            help,
+                        );
+                    }
+                    Action::Vote {
+                        peg,
+                        provider: v.provider.clone(),
+                        height: v.height,
+                        block: v.block.clone(),
+                    }
+                }
+                Some("slash") => {
+                    let sl = s.slash.as_ref().expect("present");
+                    let peg = self.babylon_peg(&at("slash"), sl.peg.as_deref(), pegs);
+                    if !names.delegations.contains(&sl.delegation) {
+                        let help =
+                            suggest(&sl.delegation, names.delegations.iter().map(String::as_str));
+                        self.report(
+                            &at("slash"),
+                            format!("no delegation called `{}` before this step", sl.delegation),
+                            help,
+                        );
+                    }
+                    let name = default_name("slash", &sl.name);
+                    self.define_tx(&at("slash"), &name, &mut names);
+                    Action::Slash { peg, delegation: sl.delegation.clone(), name }
+                }
                 Some("stake") => {
                     let st = s.stake.as_ref().expect("present");
                     let peg = self.core_peg(&at("stake"), st.peg.as_deref(), pegs);
@@ -639,6 +737,17 @@ impl Validator<'_> {
         }
     }
 
+    /// The named (or only) peg, which must be a babylon peg.
+    fn babylon_peg(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
+        let name = self.peg_name(path, given, pegs);
+        if let Some(kind) = pegs.iter().find(|p| p.name == name).map(|p| &p.kind)
+            && !matches!(kind, PegKind::Babylon(_))
+        {
+            self.report(path, format!("`{name}` is not a babylon peg"), None);
+        }
+        name
+    }
+
     /// The named (or only) peg, which must be a core peg.
     fn core_peg(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
         let name = self.peg_name(path, given, pegs);
@@ -691,7 +800,8 @@ impl Validator<'_> {
                 PegKind::Multisig(_)
                 | PegKind::SpvVault(_)
                 | PegKind::HeaderRelay(_)
-                | PegKind::Core(_),
+                | PegKind::Core(_)
+                | PegKind::Babylon(_),
             ) => {
                 let message = format!(
                     "`{name}` is not a federated peg: this step needs a liquid or powpeg peg"

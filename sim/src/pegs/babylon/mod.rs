@@ -1,0 +1,5 @@
+//! Babylon BTC staking: the staking, unbonding and slashing scripts and outputs.
+
+pub(crate) mod eots;
+pub(crate) mod script;
+pub(crate) mod spend;

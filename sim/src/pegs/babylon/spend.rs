@@ -1,0 +1,50 @@
+//! Signing Babylon's tapscript leaves (BIP341/342) and assembling their witnesses.
+
+use bitcoin::{
+    ScriptBuf, Transaction, TxOut, Witness,
+    hashes::Hash,
+    key::Keypair,
+    secp256k1::{Message, Secp256k1, Signing},
+    sighash::{Prevouts, SighashCache, TapSighashType},
+    taproot::{LeafVersion, Signature, TapLeafHash, TaprootSpendInfo},
+};
+
+/// A BIP340 signature (default sighash) of input `index` spending `prevout` through `script`,
+/// for the single-input transactions Babylon uses (the default sighash commits to every
+/// prevout). Deterministic: no auxiliary randomness, so same seed, same txids.
+pub(crate) fn sign_leaf<C: Signing>(
+    secp: &Secp256k1<C>,
+    tx: &Transaction,
+    index: usize,
+    prevout: &TxOut,
+    script: &ScriptBuf,
+    keypair: &Keypair,
+) -> Vec<u8> {
+    let leaf = TapLeafHash::from_script(script, LeafVersion::TapScript);
+    let sighash = SighashCache::new(tx)
+        .taproot_script_spend_signature_hash(
+            index,
+            &Prevouts::All(std::slice::from_ref(prevout)),
+            leaf,
+            TapSighashType::Default,
+        )
+        .expect("the input exists");
+    let signature =
+        secp.sign_schnorr_no_aux_rand(&Message::from_digest(sighash.to_byte_array()), keypair);
+    Signature { signature, sighash_type: TapSighashType::Default }.to_vec()
+}
+
+/// `items` (bottom of the stack first), then the leaf script and its control block.
+pub(crate) fn leaf_witness(
+    items: Vec<Vec<u8>>,
+    script: &ScriptBuf,
+    info: &TaprootSpendInfo,
+) -> Witness {
+    let control = info
+        .control_block(&(script.clone(), LeafVersion::TapScript))
+        .expect("the leaf is in the tree");
+    let mut witness = Witness::from_slice(&items);
+    witness.push(script.as_bytes());
+    witness.push(control.serialize());
+    witness
+}

@@ -43,6 +43,23 @@ impl Validator<'_> {
         self.problems.push(d);
     }
 
+    /// Looks up `preset` in `table` (name, value), reporting an unknown name with the known ones.
+    pub(crate) fn preset<T: Clone>(
+        &mut self,
+        preset: Option<&str>,
+        at: &[Seg],
+        table: &[(&str, T)],
+    ) -> Option<T> {
+        let name = preset?;
+        if let Some((_, value)) = table.iter().find(|(known, _)| *known == name) {
+            return Some(value.clone());
+        }
+        let known: Vec<&str> = table.iter().map(|(known, _)| *known).collect();
+        let help = suggest(name, known.iter().copied());
+        self.report(at, format!("unknown preset `{name}`; known: {}", known.join(", ")), help);
+        None
+    }
+
     pub(crate) fn amount(&mut self, path: &[Seg], text: &str) -> Option<Amount> {
         match Amount::from_str(text.trim()) {
             Ok(a) if a <= Amount::MAX_MONEY => Some(a),

@@ -3,7 +3,6 @@
 use bitcoin::Amount;
 
 use super::{
-    diagnostic::suggest,
     model::{Actor, BabylonParams, Role},
     raw::{Members, RawPeg},
     spans::Seg,
@@ -20,7 +19,7 @@ const MAINNET: Preset = (9, 6, 64_000, 1008, 32_000, 0.001, 100_000);
 /// Babylon's `DefaultParams` (devnets): 3-of-5 covenant, 400 blocks minimum staking, 200 blocks
 /// unbonding, 10 % slashing (fees are scenario-scale choices).
 const DEVNET: Preset = (5, 3, 400, 200, 2_000, 0.1, 2_000);
-const PRESETS: &[&str] = &["babylon-mainnet", "babylon-devnet"];
+const PRESETS: &[(&str, Preset)] = &[("babylon-mainnet", MAINNET), ("babylon-devnet", DEVNET)];
 
 impl Validator<'_> {
     pub(crate) fn babylon(
@@ -29,20 +28,7 @@ impl Validator<'_> {
         at: &dyn Fn(&str) -> Vec<Seg>,
         actors: &mut Vec<Actor>,
     ) -> BabylonParams {
-        let preset = match p.preset.as_deref() {
-            None => None,
-            Some("babylon-mainnet") => Some(MAINNET),
-            Some("babylon-devnet") => Some(DEVNET),
-            Some(other) => {
-                let help = suggest(other, PRESETS.iter().copied());
-                self.report(
-                    &at("preset"),
-                    format!("unknown preset `{other}`; known: {}", PRESETS.join(", ")),
-                    help,
-                );
-                None
-            }
-        };
+        let preset = self.preset(p.preset.as_deref(), &at("preset"), PRESETS);
         let staker = p.staker.clone().unwrap_or_default();
         if !actors.iter().any(|a| a.name == staker && matches!(a.role, Role::User { .. })) {
             self.report(

@@ -21,7 +21,7 @@ const LIQUID_V1: LiquidParams = LiquidParams {
 };
 const LIQUID_V1_MEMBERS: usize = 15;
 const LIQUID_V1_EMERGENCY: usize = 3;
-const PRESETS: &[&str] = &["liquid-v1"];
+const PRESETS: &[(&str, LiquidParams)] = &[("liquid-v1", LIQUID_V1)];
 /// `OP_CHECKMULTISIG` takes at most 20 keys.
 const MAX_KEYS: usize = 20;
 
@@ -32,19 +32,7 @@ impl Validator<'_> {
         at: &dyn Fn(&str) -> Vec<Seg>,
         actors: &mut Vec<Actor>,
     ) -> LiquidParams {
-        let preset = match p.preset.as_deref() {
-            None => None,
-            Some("liquid-v1") => Some(LIQUID_V1),
-            Some(other) => {
-                let help = suggest(other, PRESETS.iter().copied());
-                self.report(
-                    &at("preset"),
-                    format!("unknown preset `{other}`; known: {}", PRESETS.join(", ")),
-                    help,
-                );
-                None
-            }
-        };
+        let preset = self.preset(p.preset.as_deref(), &at("preset"), PRESETS);
         let members_spec =
             p.members.clone().or(preset.as_ref().map(|_| Members::Count(LIQUID_V1_MEMBERS)));
         let members = match members_spec {

@@ -3,7 +3,6 @@
 use std::str::FromStr;
 
 use super::{
-    diagnostic::suggest,
     model::{Actor, Flyover, OutputType, PowpegParams},
     raw::{Members, RawFlyover, RawPeg},
     spans::Seg,
@@ -18,7 +17,7 @@ const MAINNET_MEMBERS: usize = 9;
 const MAINNET_ERP_KEYS: usize = 4;
 const MAINNET_DELAY: u32 = 52_560;
 const MAINNET_CONFIRMATIONS: u32 = 100;
-const PRESETS: &[&str] = &["rootstock-mainnet"];
+const PRESETS: &[(&str, ())] = &[("rootstock-mainnet", ())];
 
 fn legacy_address(text: &str) -> Result<bitcoin::Address, String> {
     let address =
@@ -69,19 +68,7 @@ impl Validator<'_> {
         at: &dyn Fn(&str) -> Vec<Seg>,
         actors: &mut Vec<Actor>,
     ) -> PowpegParams {
-        let mainnet = match p.preset.as_deref() {
-            None => false,
-            Some("rootstock-mainnet") => true,
-            Some(other) => {
-                let help = suggest(other, PRESETS.iter().copied());
-                self.report(
-                    &at("preset"),
-                    format!("unknown preset `{other}`; known: {}", PRESETS.join(", ")),
-                    help,
-                );
-                false
-            }
-        };
+        let mainnet = self.preset(p.preset.as_deref(), &at("preset"), PRESETS).is_some();
         let members = match p.members.clone().or(mainnet.then_some(Members::Count(MAINNET_MEMBERS)))
         {
             Some(spec) => self.federation(&at("members"), spec, "member", actors),

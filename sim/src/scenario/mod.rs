@@ -12,10 +12,13 @@ mod spans;
 mod validate;
 mod validate_babylon;
 mod validate_core;
+mod validate_expect;
 mod validate_liquid;
 mod validate_powpeg;
 mod validate_spv;
 mod validate_steps;
+mod validate_steps_spv;
+mod validate_steps_staking;
 
 pub use diagnostic::Diagnostic;
 pub use model::*;

@@ -26,7 +26,8 @@ pub(crate) struct Validator<'a> {
     pub(crate) problems: Vec<Diagnostic>,
 }
 
-fn key(k: &str) -> Seg {
+/// One key of a path into the file.
+pub(super) fn key(k: &str) -> Seg {
     Seg::Key(k.to_owned())
 }
 

@@ -5,34 +5,60 @@ use std::str::FromStr;
 
 use bitcoin::{Address, Network};
 
-use super::{diagnostic::suggest, model::*, raw::*, spans::Seg, validate::Validator};
+use super::{
+    diagnostic::suggest,
+    model::*,
+    raw::*,
+    spans::Seg,
+    validate::{Validator, key},
+};
 use crate::NodeId;
 
-fn key(k: &str) -> Seg {
-    Seg::Key(k.to_owned())
+/// One step being validated, with what it may name.
+pub(super) struct StepCx<'a> {
+    pub(super) step: &'a RawStep,
+    /// Index in the file's `[[step]]` list, from 0.
+    pub(super) index: usize,
+    pub(super) base: Vec<Seg>,
+    pub(super) actors: &'a [Actor],
+    pub(super) pegs: &'a [Peg],
+}
+
+impl StepCx<'_> {
+    /// The path of one of the step's keys.
+    pub(super) fn at(&self, k: &str) -> Vec<Seg> {
+        let mut p = self.base.clone();
+        p.push(key(k));
+        p
+    }
+
+    /// The given transaction name, or `keyword:N` (N counted from 1).
+    pub(super) fn default_name(&self, kw: &str, given: &Option<String>) -> String {
+        given.clone().unwrap_or_else(|| format!("{kw}:{}", self.index + 1))
+    }
 }
 
 /// What step validation needs of a federated peg.
-struct Fed {
-    members: Vec<String>,
-    emergency: Vec<String>,
-    powpeg: bool,
+pub(super) struct Fed {
+    pub(super) members: Vec<String>,
+    pub(super) emergency: Vec<String>,
+    pub(super) powpeg: bool,
 }
 
 /// Names of transactions defined so far, with the peg of deposits.
 #[derive(Default)]
-struct Names {
-    txs: Vec<String>,
-    deposits: Vec<(String, String)>,
+pub(super) struct Names {
+    pub(super) txs: Vec<String>,
+    pub(super) deposits: Vec<(String, String)>,
     /// Peg-ins: name, peg, payer.
-    peg_ins: Vec<(String, String, String)>,
+    pub(super) peg_ins: Vec<(String, String, String)>,
     /// SPV vault issues and redeem requests: name, peg.
-    issues: Vec<(String, String)>,
-    requests: Vec<(String, String)>,
+    pub(super) issues: Vec<(String, String)>,
+    pub(super) requests: Vec<(String, String)>,
     /// Core stakes.
-    stakes: Vec<String>,
+    pub(super) stakes: Vec<String>,
     /// Babylon delegations.
-    delegations: Vec<String>,
+    pub(super) delegations: Vec<String>,
 }
 
 impl Validator<'_> {
@@ -47,11 +73,8 @@ impl Validator<'_> {
         let mut steps = Vec::new();
         for (i, s) in raw.iter().enumerate() {
             let base = vec![key("step"), Seg::Index(i)];
-            let at = |k: &str| {
-                let mut p = base.clone();
-                p.push(key(k));
-                p
-            };
+            let cx = StepCx { step: s, index: i, base: base.clone(), actors, pegs };
+            let at = |k: &str| cx.at(k);
             let line = self
                 .source
                 .line_col(super::spans::span_of(self.root, &base).map_or(0, |r| r.start))
@@ -113,9 +136,7 @@ impl Validator<'_> {
             if node >= nodes {
                 self.report(&at("node"), format!("node {node} does not exist: the scenario runs {nodes} node(s), numbered from 0"), None);
             }
-            let default_name = |kw: &str, given: &Option<String>| {
-                given.clone().unwrap_or_else(|| format!("{kw}:{}", i + 1))
-            };
+            let default_name = |kw: &str, given: &Option<String>| cx.default_name(kw, given);
             let action = match present.first().copied() {
                 None => Action::Check,
                 Some("mine") => Action::Mine(s.mine.unwrap_or_default()),
@@ -366,228 +387,14 @@ impl Validator<'_> {
                     self.define_tx(&at("batch"), &name, &mut names);
                     Action::Batch { peg, name }
                 }
-                Some("submit_headers") => {
-                    let w = s.submit_headers.as_ref().expect("present");
-                    Action::SubmitHeaders {
-                        peg: self.spv_peg(&at("submit_headers"), w.peg.as_deref(), pegs),
-                    }
-                }
-                Some("delegate") => {
-                    let d = s.delegate.as_ref().expect("present");
-                    let peg = self.babylon_peg(&at("delegate"), d.peg.as_deref(), pegs);
-                    let amount = self.amount(&at("delegate"), &d.amount).unwrap_or_default();
-                    let name = default_name("delegate", &d.name);
-                    self.define_tx(&at("delegate"), &name, &mut names);
-                    names.delegations.push(name.clone());
-                    Action::Delegate { peg, amount, name }
-                }
-                Some(kw @ ("withdraw" | "unbond")) => {
-                    let (peg_given, delegation) = match (kw, &s.withdraw, &s.unbond) {
-                        ("withdraw", Some(w), _) => (w.peg.as_deref(), &w.delegation),
-                        (_, _, Some(u)) => (u.peg.as_deref(), &u.delegation),
-                        _ => unreachable!("present"),
-                    };
-                    let peg = self.babylon_peg(&at(kw), peg_given, pegs);
-                    if !names.delegations.contains(delegation) {
-                        let help =
-                            suggest(delegation, names.delegations.iter().map(String::as_str));
-                        self.report(
-                            &at(kw),
-                            format!("no delegation called `{delegation}` before this step"),
-                            help,
-                        );
-                    }
-                    let delegation = delegation.clone();
-                    if let Some(w) = s.withdraw.as_ref().filter(|_| kw == "withdraw") {
-                        let to = self.destination(&at(kw), &w.to, actors);
-                        let name = default_name(kw, &w.name);
-                        self.define_tx(&at(kw), &name, &mut names);
-                        Action::Withdraw { peg, delegation, to, name }
-                    } else {
-                        let u = s.unbond.as_ref().expect("present");
-                        let committee = match pegs.iter().find(|p| p.name == peg).map(|p| &p.kind) {
-                            Some(PegKind::Babylon(b)) => b.covenant.clone(),
-                            _ => Vec::new(),
-                        };
-                        for member in &u.covenant {
-                            if self.check_actor(&at(kw), member, actors, true)
-                                && !committee.contains(member)
-                            {
-                                self.report(
-                                    &at(kw),
-                                    format!("`{member}` is not on `{peg}`'s covenant committee"),
-                                    None,
-                                );
-                            }
-                        }
-                        let name = default_name(kw, &u.name);
-                        self.define_tx(&at(kw), &name, &mut names);
-                        Action::Unbond { peg, delegation, covenant: u.covenant.clone(), name }
-                    }
-                }
-                Some("vote") => {
-                    let v = s.vote.as_ref().expect("present");
-                    let peg = self.babylon_peg(&at("vote"), v.peg.as_deref(), pegs);
-                    let providers = match pegs.iter().find(|p| p.name == peg).map(|p| &p.kind) {
-                        Some(PegKind::Babylon(b)) => b.providers.clone(),
-                        _ => Vec::new(),
-                    };
-                    if !providers.contains(&v.provider) {
-                        let help = suggest(&v.provider, providers.iter().map(String::as_str));
-                        self.report(
-                            &at("vote"),
-                            format!("`{}` is not a finality provider of `{peg}`", v.provider),
-                            help,
-                        );
-                    }
-                    Action::Vote {
-                        peg,
-                        provider: v.provider.clone(),
-                        height: v.height,
-                        block: v.block.clone(),
-                    }
-                }
-                Some("slash") => {
-                    let sl = s.slash.as_ref().expect("present");
-                    let peg = self.babylon_peg(&at("slash"), sl.peg.as_deref(), pegs);
-                    if !names.delegations.contains(&sl.delegation) {
-                        let help =
-                            suggest(&sl.delegation, names.delegations.iter().map(String::as_str));
-                        self.report(
-                            &at("slash"),
-                            format!("no delegation called `{}` before this step", sl.delegation),
-                            help,
-                        );
-                    }
-                    let name = default_name("slash", &sl.name);
-                    self.define_tx(&at("slash"), &name, &mut names);
-                    Action::Slash { peg, delegation: sl.delegation.clone(), name }
-                }
-                Some("stake") => {
-                    let st = s.stake.as_ref().expect("present");
-                    let peg = self.core_peg(&at("stake"), st.peg.as_deref(), pegs);
-                    self.check_actor(&at("stake"), &st.from, actors, false);
-                    let amount = self.amount(&at("stake"), &st.amount).unwrap_or_default();
-                    let lock = parse_duration(&st.lock).unwrap_or_else(|| {
-                        self.report(
-                            &at("stake"),
-                            format!("lock `{}` is not a duration", st.lock),
-                            Some("write e.g. \"2h\" or \"3d\"".into()),
-                        );
-                        0
-                    });
-                    let name = default_name("stake", &st.name);
-                    self.define_tx(&at("stake"), &name, &mut names);
-                    names.stakes.push(name.clone());
-                    Action::Stake { peg, from: st.from.clone(), amount, lock, name }
-                }
-                Some("unstake") => {
-                    let u = s.unstake.as_ref().expect("present");
-                    let peg = self.core_peg(&at("unstake"), u.peg.as_deref(), pegs);
-                    if !names.stakes.contains(&u.stake) {
-                        let help = suggest(&u.stake, names.stakes.iter().map(String::as_str));
-                        self.report(
-                            &at("unstake"),
-                            format!("no stake called `{}` before this step", u.stake),
-                            help,
-                        );
-                    }
-                    let to = self.destination(&at("unstake"), &u.to, actors);
-                    let name = default_name("unstake", &u.name);
-                    self.define_tx(&at("unstake"), &name, &mut names);
-                    Action::Unstake { peg, stake: u.stake.clone(), to, name }
-                }
-                Some("relay_headers") => {
-                    let r = s.relay_headers.as_ref().expect("present");
-                    let peg = self.peg_name(&at("relay_headers"), r.peg.as_deref(), pegs);
-                    if !matches!(
-                        pegs.iter().find(|p| p.name == peg).map(|p| &p.kind),
-                        Some(PegKind::HeaderRelay(_))
-                    ) {
-                        self.report(
-                            &at("relay_headers"),
-                            format!("`{peg}` is not a header-relay peg"),
-                            None,
-                        );
-                    }
-                    let mut headers = Vec::new();
-                    for (n, hex) in r.headers.iter().enumerate() {
-                        match bitcoin::consensus::encode::deserialize_hex(hex) {
-                            Ok(h) => headers.push(h),
-                            Err(e) => self.report(
-                                &at("relay_headers"),
-                                format!("header {}: not an 80-byte header in hex: {e}", n + 1),
-                                None,
-                            ),
-                        }
-                    }
-                    Action::RelayHeaders { peg, headers }
-                }
-                Some(kw @ ("issue" | "redeem")) => {
-                    let d = if kw == "issue" { s.issue.as_ref() } else { s.redeem.as_ref() }
-                        .expect("present");
-                    let peg = self.spv_peg(&at(kw), d.peg.as_deref(), pegs);
-                    self.check_actor(&at(kw), &d.from, actors, false);
-                    let amount = self.amount(&at(kw), &d.amount).unwrap_or_default();
-                    let name = default_name(kw, &d.name);
-                    if kw == "issue" {
-                        self.define_tx(&at(kw), &name, &mut names);
-                        names.issues.push((name.clone(), peg.clone()));
-                        Action::Issue { peg, from: d.from.clone(), amount, name }
-                    } else {
-                        if names.requests.iter().any(|(n, _)| *n == name) {
-                            self.report(
-                                &at(kw),
-                                format!("a redeem request called `{name}` already exists"),
-                                None,
-                            );
-                        }
-                        names.requests.push((name.clone(), peg.clone()));
-                        Action::Redeem { peg, from: d.from.clone(), amount, name }
-                    }
-                }
-                Some("execute_issue") => {
-                    let e = s.execute_issue.as_ref().expect("present");
-                    let peg = self.spv_peg(&at("execute_issue"), e.peg.as_deref(), pegs);
-                    if !names.issues.iter().any(|(n, _)| *n == e.deposit) {
-                        let help =
-                            suggest(&e.deposit, names.issues.iter().map(|(n, _)| n.as_str()));
-                        self.report(
-                            &at("execute_issue"),
-                            format!("no issue called `{}` before this step", e.deposit),
-                            help,
-                        );
-                    }
-                    Action::ExecuteIssue { peg, deposit: e.deposit.clone() }
-                }
-                Some(kw @ ("vault_pays" | "execute_redeem" | "cancel_redeem")) => {
-                    let r = match kw {
-                        "vault_pays" => s.vault_pays.as_ref(),
-                        "execute_redeem" => s.execute_redeem.as_ref(),
-                        _ => s.cancel_redeem.as_ref(),
-                    }
-                    .expect("present");
-                    let peg = self.spv_peg(&at(kw), r.peg.as_deref(), pegs);
-                    if !names.requests.iter().any(|(n, _)| *n == r.request) {
-                        let help =
-                            suggest(&r.request, names.requests.iter().map(|(n, _)| n.as_str()));
-                        self.report(
-                            &at(kw),
-                            format!("no redeem request called `{}` before this step", r.request),
-                            help,
-                        );
-                    }
-                    let request = r.request.clone();
-                    match kw {
-                        "vault_pays" => {
-                            let name = default_name(kw, &r.name);
-                            self.define_tx(&at(kw), &name, &mut names);
-                            Action::VaultPays { peg, request, name }
-                        }
-                        "execute_redeem" => Action::ExecuteRedeem { peg, request },
-                        _ => Action::CancelRedeem { peg, request },
-                    }
-                }
+                Some(
+                    kw @ ("delegate" | "withdraw" | "unbond" | "vote" | "slash" | "stake"
+                    | "unstake"),
+                ) => self.staking_step(kw, &cx, &mut names),
+                Some(
+                    kw @ ("submit_headers" | "relay_headers" | "issue" | "redeem" | "execute_issue"
+                    | "vault_pays" | "execute_redeem" | "cancel_redeem"),
+                ) => self.spv_step(kw, &cx, &mut names),
                 Some(other) => unreachable!("step keyword {other} is listed above"),
             };
             let expect = match &s.expect {
@@ -606,100 +413,7 @@ impl Validator<'_> {
         steps
     }
 
-    fn expectations(
-        &mut self,
-        path: &[Seg],
-        e: &RawExpect,
-        action: &Action,
-        actors: &[Actor],
-        pegs: &[Peg],
-        names: &Names,
-    ) -> Vec<Expectation> {
-        let at = |k: &str| {
-            let mut p = path.to_vec();
-            p.push(key(k));
-            p
-        };
-        let mut out = Vec::new();
-        let outcome_keys = [e.accepted.is_some(), e.rejected.is_some(), e.stalled.is_some()];
-        if outcome_keys.iter().filter(|on| **on).count() > 1 {
-            self.report(path, "expect one outcome: `accepted`, `rejected` or `stalled`", None);
-        }
-        if outcome_keys.iter().any(|on| *on) && !action.has_outcome() {
-            self.report(
-                path,
-                format!(
-                    "a `{}` step makes no transaction to be accepted, rejected or stalled",
-                    action.keyword()
-                ),
-                None,
-            );
-        }
-        match e.accepted {
-            Some(true) => out.push(Expectation::Accepted),
-            Some(false) => self.report(
-                &at("accepted"),
-                "`accepted = false` says nothing: write `rejected = \"<reason>\"`",
-                None,
-            ),
-            None => {}
-        }
-        if let Some(r) = &e.rejected {
-            out.push(Expectation::Rejected(r.clone()));
-        }
-        if let Some(r) = &e.stalled {
-            out.push(Expectation::Stalled(r.clone()));
-        }
-        for (tx, count) in e.confirmations.iter().flatten() {
-            self.check_tx(&at("confirmations"), tx, names);
-            out.push(Expectation::Confirmations { tx: tx.clone(), count: *count });
-        }
-        for (actor, amount) in e.balance.iter().flatten() {
-            self.check_actor(&at("balance"), actor, actors, false);
-            if let Some(amount) = self.amount(&at("balance"), amount) {
-                out.push(Expectation::Balance { actor: actor.clone(), amount });
-            }
-        }
-        for (actor, amount) in e.sidechain_balance.iter().flatten() {
-            self.check_actor(&at("sidechain_balance"), actor, actors, false);
-            if let Some(amount) = self.amount(&at("sidechain_balance"), amount) {
-                out.push(Expectation::SidechainBalance { actor: actor.clone(), amount });
-            }
-        }
-        for (peg, amount) in e.shortfall.iter().flatten() {
-            // A federated peg (liquid, powpeg) or an spv-vault.
-            if !matches!(
-                pegs.iter().find(|p| p.name == *peg).map(|p| &p.kind),
-                Some(PegKind::SpvVault(_))
-            ) {
-                self.liquid_peg(&at("shortfall"), Some(peg), pegs);
-            }
-            if let Some(amount) = self.amount(&at("shortfall"), amount) {
-                out.push(Expectation::Shortfall { peg: peg.clone(), amount });
-            }
-        }
-        for (peg, amount) in e.collateral.iter().flatten() {
-            self.spv_peg(&at("collateral"), Some(peg), pegs);
-            if let Some(amount) = self.amount(&at("collateral"), amount) {
-                out.push(Expectation::Collateral { peg: peg.clone(), amount });
-            }
-        }
-        for (actor, amount) in e.reimbursed.iter().flatten() {
-            self.check_actor(&at("reimbursed"), actor, actors, false);
-            if let Some(amount) = self.amount(&at("reimbursed"), amount) {
-                out.push(Expectation::Reimbursed { actor: actor.clone(), amount });
-            }
-        }
-        for (peg, amount) in e.peg_balance.iter().flatten() {
-            self.peg_name(&at("peg_balance"), Some(peg), pegs);
-            if let Some(amount) = self.amount(&at("peg_balance"), amount) {
-                out.push(Expectation::PegBalance { peg: peg.clone(), amount });
-            }
-        }
-        out
-    }
-
-    fn destination(&mut self, path: &[Seg], to: &str, actors: &[Actor]) -> Destination {
+    pub(super) fn destination(&mut self, path: &[Seg], to: &str, actors: &[Actor]) -> Destination {
         if actors.iter().any(|a| a.name == to) {
             return Destination::Actor(to.to_owned());
         }
@@ -721,7 +435,7 @@ impl Validator<'_> {
         }
     }
 
-    fn peg_name(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
+    pub(super) fn peg_name(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
         match given {
             Some(name) if pegs.iter().any(|p| p.name == name) => name.to_owned(),
             Some(name) => {
@@ -737,42 +451,27 @@ impl Validator<'_> {
         }
     }
 
-    /// The named (or only) peg, which must be a babylon peg.
-    fn babylon_peg(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
+    /// The named (or only) peg, which must be `what` ("a babylon peg"), as `is_kind` tells.
+    pub(super) fn peg_of_kind(
+        &mut self,
+        path: &[Seg],
+        given: Option<&str>,
+        pegs: &[Peg],
+        what: &str,
+        is_kind: fn(&PegKind) -> bool,
+    ) -> String {
         let name = self.peg_name(path, given, pegs);
-        if let Some(kind) = pegs.iter().find(|p| p.name == name).map(|p| &p.kind)
-            && !matches!(kind, PegKind::Babylon(_))
+        if let Some(peg) = pegs.iter().find(|p| p.name == name)
+            && !is_kind(&peg.kind)
         {
-            self.report(path, format!("`{name}` is not a babylon peg"), None);
-        }
-        name
-    }
-
-    /// The named (or only) peg, which must be a core peg.
-    fn core_peg(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
-        let name = self.peg_name(path, given, pegs);
-        if let Some(kind) = pegs.iter().find(|p| p.name == name).map(|p| &p.kind)
-            && !matches!(kind, PegKind::Core(_))
-        {
-            self.report(path, format!("`{name}` is not a core peg"), None);
-        }
-        name
-    }
-
-    /// The named (or only) peg, which must be an spv-vault.
-    fn spv_peg(&mut self, path: &[Seg], given: Option<&str>, pegs: &[Peg]) -> String {
-        let name = self.peg_name(path, given, pegs);
-        if let Some(kind) = pegs.iter().find(|p| p.name == name).map(|p| &p.kind)
-            && !matches!(kind, PegKind::SpvVault(_))
-        {
-            self.report(path, format!("`{name}` is not an spv-vault peg"), None);
+            self.report(path, format!("`{name}` is not {what}"), None);
         }
         name
     }
 
     /// The named (or only) peg, which must be a federated one (liquid or powpeg): its name,
     /// its members and emergency keys, and whether it is a PowPeg.
-    fn liquid_peg(
+    pub(super) fn liquid_peg(
         &mut self,
         path: &[Seg],
         given: Option<&str>,
@@ -813,14 +512,14 @@ impl Validator<'_> {
         }
     }
 
-    fn define_tx(&mut self, path: &[Seg], name: &str, names: &mut Names) {
+    pub(super) fn define_tx(&mut self, path: &[Seg], name: &str, names: &mut Names) {
         if names.txs.iter().any(|n| n == name) {
             self.report(path, format!("a transaction called `{name}` already exists"), None);
         }
         names.txs.push(name.to_owned());
     }
 
-    fn check_tx(&mut self, path: &[Seg], name: &str, names: &Names) {
+    pub(super) fn check_tx(&mut self, path: &[Seg], name: &str, names: &Names) {
         if !names.txs.iter().any(|n| n == name) {
             let help = suggest(name, names.txs.iter().map(String::as_str));
             self.report(path, format!("no transaction called `{name}` before this step"), help);

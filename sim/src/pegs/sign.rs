@@ -37,17 +37,7 @@ pub(crate) fn sign_multisig_input<C: Signing>(
     output: OutputType,
 ) {
     let (keys, threshold, secrets) = (spend.keys, spend.threshold, spend.secrets);
-    let mut cache = SighashCache::new(&*tx);
-    let sighash = match output {
-        OutputType::P2sh => cache
-            .legacy_signature_hash(index, script, EcdsaSighashType::All.to_u32())
-            .expect("the input exists")
-            .to_byte_array(),
-        OutputType::P2wsh | OutputType::P2shP2wsh => cache
-            .p2wsh_signature_hash(index, script, value, EcdsaSighashType::All)
-            .expect("the input exists")
-            .to_byte_array(),
-    };
+    let sighash = ecdsa_sighash(tx, index, script, value, output);
     let msg = Message::from_digest(sighash);
     let mut sigs: Vec<Vec<u8>> = keys
         .iter()
@@ -111,17 +101,7 @@ pub(crate) fn sign_single_input<C: Signing>(
     with_pubkey: bool,
     output: OutputType,
 ) {
-    let mut cache = SighashCache::new(&*tx);
-    let sighash = match output {
-        OutputType::P2sh => cache
-            .legacy_signature_hash(index, script, EcdsaSighashType::All.to_u32())
-            .expect("the input exists")
-            .to_byte_array(),
-        OutputType::P2wsh | OutputType::P2shP2wsh => cache
-            .p2wsh_signature_hash(index, script, value, EcdsaSighashType::All)
-            .expect("the input exists")
-            .to_byte_array(),
-    };
+    let sighash = ecdsa_sighash(tx, index, script, value, output);
     let sig = bitcoin::ecdsa::Signature::sighash_all(
         secp.sign_ecdsa(&Message::from_digest(sighash), secret),
     )
@@ -144,5 +124,27 @@ pub(crate) fn sign_single_input<C: Signing>(
         let program = ScriptBuf::new_p2wsh(&script.wscript_hash());
         let push = PushBytesBuf::try_from(program.into_bytes()).expect("34 bytes");
         tx.input[index].script_sig = Builder::new().push_slice(push).into_script();
+    }
+}
+
+/// The `SIGHASH_ALL` digest an ECDSA signature on input `index` commits to: legacy for P2SH,
+/// BIP 143 for P2WSH (bare or nested).
+fn ecdsa_sighash(
+    tx: &Transaction,
+    index: usize,
+    script: &Script,
+    value: Amount,
+    output: OutputType,
+) -> [u8; 32] {
+    let mut cache = SighashCache::new(tx);
+    match output {
+        OutputType::P2sh => cache
+            .legacy_signature_hash(index, script, EcdsaSighashType::All.to_u32())
+            .expect("the input exists")
+            .to_byte_array(),
+        OutputType::P2wsh | OutputType::P2shP2wsh => cache
+            .p2wsh_signature_hash(index, script, value, EcdsaSighashType::All)
+            .expect("the input exists")
+            .to_byte_array(),
     }
 }

@@ -2,16 +2,16 @@
 
 use bitcoin::{
     Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, XOnlyPublicKey,
-    absolute::LockTime, hashes::Hash, key::Keypair, transaction::Version,
+    absolute::LockTime, hashes::Hash, key::Keypair, secp256k1::SecretKey, transaction::Version,
 };
 
 use super::{Outcome, Run, RunError, federated::Made, keys};
 use crate::{
     Chain, NodeId,
     pegs::babylon::{
-        eots,
+        adaptor, eots,
         script::Delegation,
-        spend::{leaf_witness, sign_leaf},
+        spend::{leaf_sighash, leaf_witness, sign_leaf},
     },
     scenario::BabylonParams,
 };
@@ -198,8 +198,16 @@ impl<C: Chain> Run<'_, C> {
             script_pubkey: ScriptBuf::new_p2tr_tweaked(info.output_key()),
         };
         let staker = sign_leaf(&self.secp, &tx, 0, &prevout, &script, &self.staker_keypair(peg));
-        let covenant_sigs = self.covenant_sigs(peg, covenant, &tx, &prevout, &script);
-        let mut items = covenant_sigs;
+        let mut items = self.covenant_sigs(peg, covenant, |sk| {
+            sign_leaf(
+                &self.secp,
+                &tx,
+                0,
+                &prevout,
+                &script,
+                &Keypair::from_secret_key(&self.secp, sk),
+            )
+        });
         items.push(staker);
         let mut tx = tx;
         tx.input[0].witness = leaf_witness(items, &script, &info);
@@ -265,8 +273,8 @@ impl<C: Chain> Run<'_, C> {
         Outcome::Accepted
     }
 
-    /// Completes the delegation's slashing transaction (pre-signed by the staker and the
-    /// covenant) with an extracted provider key, from the staking or the unbonding output.
+    /// Completes the delegation's slashing transaction (signed by the staker, adaptor-signed by
+    /// the covenant) with an extracted provider key, from the staking or the unbonding output.
     pub(crate) fn slash(
         &mut self,
         node: NodeId,
@@ -315,10 +323,22 @@ impl<C: Chain> Run<'_, C> {
         let script = d.slashing_script();
         let prevout =
             TxOut { value, script_pubkey: ScriptBuf::new_p2tr_tweaked(info.output_key()) };
-        // Pre-signed at delegation: the staker and a covenant quorum (plain Schnorr here;
-        // Babylon's covenant uses adaptor signatures encrypted to the provider's key).
+        // The covenant quorum's signatures are adaptor signatures encrypted to the provider's
+        // key (as Babylon's covenant gives them at delegation): the extracted key decrypts
+        // them into BIP340 signatures, which Bitcoin Core then checks.
         let quorum: Vec<String> = p.covenant.iter().take(p.quorum).cloned().collect();
-        let mut items = self.covenant_sigs(peg, &quorum, &tx, &prevout, &script);
+        let sighash = leaf_sighash(&tx, 0, &prevout, &script);
+        let provider_key = self.x_only(&provider);
+        let mut items = self.covenant_sigs(peg, &quorum, |sk| {
+            let encrypted = adaptor::encrypted_sign(sk, &provider_key, &sighash);
+            debug_assert!(adaptor::verify_encrypted(
+                &encrypted,
+                &sk.x_only_public_key(&self.secp).0,
+                &provider_key,
+                &sighash
+            ));
+            adaptor::decrypt(&encrypted, &key).to_vec()
+        });
         let mut providers: Vec<&String> = p.providers.iter().collect();
         providers.sort_by_key(|f| self.x_only(f).serialize());
         let provider_keypair = Keypair::from_secret_key(&self.secp, &key);
@@ -338,7 +358,7 @@ impl<C: Chain> Run<'_, C> {
             self.spend_delegation(node, peg, delegation, name, tx, value, made, slashed)?;
         if matches!(outcome, Outcome::Accepted) {
             model.push(format!(
-                "slashed from the {from} output with {provider}'s extracted key: {burn} burned to OP_RETURN \"babylon\", {refund} to the staker after {unbonding_time} blocks"
+                "slashed from the {from} output: {provider}'s extracted key signs and decrypts the covenant's adaptor signatures; {burn} burned to OP_RETURN \"babylon\", {refund} to the staker after {unbonding_time} blocks"
             ));
         }
         Ok(outcome)
@@ -350,9 +370,7 @@ impl<C: Chain> Run<'_, C> {
         &self,
         peg: &str,
         signing: &[String],
-        tx: &Transaction,
-        prevout: &TxOut,
-        script: &ScriptBuf,
+        sign: impl Fn(&SecretKey) -> Vec<u8>,
     ) -> Vec<Vec<u8>> {
         let mut committee: Vec<&String> = self.babylons[peg].params.covenant.iter().collect();
         committee.sort_by_key(|m| self.x_only(m).serialize());
@@ -360,14 +378,7 @@ impl<C: Chain> Run<'_, C> {
             .iter()
             .rev()
             .map(|member| match (signing.contains(member), self.signers[*member].1) {
-                (true, Some(sk)) => sign_leaf(
-                    &self.secp,
-                    tx,
-                    0,
-                    prevout,
-                    script,
-                    &Keypair::from_secret_key(&self.secp, &sk),
-                ),
+                (true, Some(sk)) => sign(&sk),
                 _ => Vec::new(),
             })
             .collect()

@@ -9,9 +9,29 @@ use bitcoin::{
     taproot::{LeafVersion, Signature, TapLeafHash, TaprootSpendInfo},
 };
 
-/// A BIP340 signature (default sighash) of input `index` spending `prevout` through `script`,
-/// for the single-input transactions Babylon uses (the default sighash commits to every
-/// prevout). Deterministic: no auxiliary randomness, so same seed, same txids.
+/// The BIP341 script-path digest (default sighash) of input `index` spending `prevout` through
+/// `script`, for the single-input transactions Babylon uses (the default sighash commits to
+/// every prevout).
+pub(crate) fn leaf_sighash(
+    tx: &Transaction,
+    index: usize,
+    prevout: &TxOut,
+    script: &ScriptBuf,
+) -> [u8; 32] {
+    let leaf = TapLeafHash::from_script(script, LeafVersion::TapScript);
+    SighashCache::new(tx)
+        .taproot_script_spend_signature_hash(
+            index,
+            &Prevouts::All(std::slice::from_ref(prevout)),
+            leaf,
+            TapSighashType::Default,
+        )
+        .expect("the input exists")
+        .to_byte_array()
+}
+
+/// A BIP340 signature (default sighash) of input `index` spending `prevout` through `script`.
+/// Deterministic: no auxiliary randomness, so same seed, same txids.
 pub(crate) fn sign_leaf<C: Signing>(
     secp: &Secp256k1<C>,
     tx: &Transaction,
@@ -20,17 +40,8 @@ pub(crate) fn sign_leaf<C: Signing>(
     script: &ScriptBuf,
     keypair: &Keypair,
 ) -> Vec<u8> {
-    let leaf = TapLeafHash::from_script(script, LeafVersion::TapScript);
-    let sighash = SighashCache::new(tx)
-        .taproot_script_spend_signature_hash(
-            index,
-            &Prevouts::All(std::slice::from_ref(prevout)),
-            leaf,
-            TapSighashType::Default,
-        )
-        .expect("the input exists");
-    let signature =
-        secp.sign_schnorr_no_aux_rand(&Message::from_digest(sighash.to_byte_array()), keypair);
+    let sighash = leaf_sighash(tx, index, prevout, script);
+    let signature = secp.sign_schnorr_no_aux_rand(&Message::from_digest(sighash), keypair);
     Signature { signature, sighash_type: TapSighashType::Default }.to_vec()
 }
 

@@ -32,17 +32,20 @@ fn lift(key: &XOnlyPublicKey) -> ProjectivePoint {
     ProjectivePoint::from(affine.expect("a valid key"))
 }
 
-/// The deterministic nonce for one encrypted signature (same keys and message, same nonce).
-fn nonce(signer: &Scalar, encryption_key: &[u8; 32], m: &[u8; 32]) -> Scalar {
+/// The deterministic nonce for one encrypted signature (same keys and message, same nonce);
+/// `attempt` counts retries.
+fn nonce(signer: &Scalar, encryption_key: &[u8; 32], m: &[u8; 32], attempt: u32) -> Scalar {
     let mut engine = sha256::Hash::engine();
     engine.input(b"peglab/adaptor/nonce");
     engine.input(&signer.to_bytes());
     engine.input(encryption_key);
     engine.input(m);
+    engine.input(&attempt.to_be_bytes());
     scalar(&sha256::Hash::from_engine(engine).to_byte_array())
 }
 
-/// Signs `m` with `signer`, encrypted to `encryption_key`.
+/// Signs `m` with `signer`, encrypted to `encryption_key`. As Babylon's `EncSign`, retries
+/// nonces until its own verification (which wants `R' = s'·G - e·P` with even y) passes.
 pub(crate) fn encrypted_sign(
     signer: &SecretKey,
     encryption_key: &XOnlyPublicKey,
@@ -50,19 +53,24 @@ pub(crate) fn encrypted_sign(
 ) -> EncryptedSignature {
     let (x, signer_x) = normalized(signer);
     let y_point = lift(encryption_key);
-    let mut r = nonce(&x, &encryption_key.serialize(), m);
-    let (r_x, even) = point(&(ProjectivePoint::GENERATOR * r + y_point));
-    // The final nonce point must have even y: negating it negates both r and Y.
-    let needs_negation = !even;
-    if needs_negation {
-        r = -r;
-    }
-    let s_hat = r + challenge(&r_x, &signer_x, m) * x;
-    EncryptedSignature { r_x, s_hat, needs_negation }
+    (0..)
+        .find_map(|attempt| {
+            let mut r = nonce(&x, &encryption_key.serialize(), m, attempt);
+            let (r_x, even) = point(&(ProjectivePoint::GENERATOR * r + y_point));
+            // The final nonce point must have even y: negating it negates both r and Y.
+            let needs_negation = !even;
+            if needs_negation {
+                r = -r;
+            }
+            let (_, r_hat_even) = point(&(ProjectivePoint::GENERATOR * r));
+            let s_hat = r + challenge(&r_x, &signer_x, m) * x;
+            r_hat_even.then_some(EncryptedSignature { r_x, s_hat, needs_negation })
+        })
+        .expect("half of all nonces work")
 }
 
-/// Whether `sig` is `signer`'s signature on `m` encrypted to `encryption_key`:
-/// `s_hat·G = R ∓ Y + e·X`.
+/// Whether `sig` is `signer`'s signature on `m` encrypted to `encryption_key`, as Babylon's
+/// `EncVerify` checks: `R' = s'·G - e·P` has even y and equals `R - Y` (`R + Y` when negated).
 pub(crate) fn verify_encrypted(
     sig: &EncryptedSignature,
     signer: &XOnlyPublicKey,
@@ -73,7 +81,8 @@ pub(crate) fn verify_encrypted(
     let (r_point, y_point) = (lift(&r_x), lift(encryption_key));
     let r_hat = if sig.needs_negation { r_point + y_point } else { r_point - y_point };
     let e = challenge(&sig.r_x, &signer.serialize(), m);
-    ProjectivePoint::GENERATOR * sig.s_hat == r_hat + lift(signer) * e
+    let expected = ProjectivePoint::GENERATOR * sig.s_hat - lift(signer) * e;
+    expected == r_hat && point(&expected).1
 }
 
 /// The decryption key's scalar, normalized to the even-y encryption key.

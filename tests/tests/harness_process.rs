@@ -3,7 +3,7 @@
 
 use std::{
     io::{BufRead, BufReader, Read},
-    path::Path,
+    path::{Path, PathBuf},
     process::{Command, Stdio},
     thread,
     time::{Duration, Instant},
@@ -15,7 +15,7 @@ use peglab_tests::{bitcoind_exe, lab};
 const HOLDER_ENV: &str = "PEGLAB_TEST_HOLD_NODE";
 
 /// Not a test of its own: the process the SIGKILL test starts and kills. It starts a lab,
-/// prints its node's pid, and waits for its stdin to close.
+/// prints its node's pid and datadir, and waits for its stdin to close.
 #[test]
 #[ignore = "helper process for a_node_dies_with_the_process_that_started_it"]
 fn hold_a_node() {
@@ -23,7 +23,8 @@ fn hold_a_node() {
         return;
     }
     let lab = lab();
-    println!("bitcoind-pid {}", lab.node(NodeId::FIRST).unwrap().pid());
+    let node = lab.node(NodeId::FIRST).unwrap();
+    println!("bitcoind-pid {} datadir {}", node.pid(), node.datadir().display());
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
 }
 
@@ -45,11 +46,14 @@ fn a_node_dies_with_the_process_that_started_it() {
         .spawn()
         .unwrap();
     let stdout = BufReader::new(holder.stdout.take().unwrap());
-    let pid: u32 = stdout
+    let (pid, datadir) = stdout
         .lines()
         .map_while(Result::ok)
-        .find_map(|line| line.strip_prefix("bitcoind-pid ").map(|p| p.parse().unwrap()))
-        .expect("the holder prints its node's pid");
+        .find_map(|line| {
+            let (pid, datadir) = line.strip_prefix("bitcoind-pid ")?.split_once(" datadir ")?;
+            Some((pid.parse::<u32>().unwrap(), PathBuf::from(datadir)))
+        })
+        .expect("the holder prints its node's pid and datadir");
     assert!(alive(pid), "the node runs while its holder does");
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
     assert_eq!(exe.file_name(), Path::new("bitcoind").file_name());
@@ -61,6 +65,8 @@ fn a_node_dies_with_the_process_that_started_it() {
         assert!(started.elapsed() < Duration::from_secs(10), "bitcoind {pid} outlived its parent");
         thread::sleep(Duration::from_millis(5));
     }
+    // The killed holder could not delete its temporary datadir; the test does.
+    std::fs::remove_dir_all(&datadir).unwrap();
 }
 
 #[test]

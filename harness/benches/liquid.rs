@@ -3,12 +3,12 @@
 //! the same chain work as bare RPC calls: the lab's journal of chain-changing RPCs replayed on
 //! a fresh node. Prints medians; asserts nothing.
 
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+mod common;
 
-use peglab_harness::{Lab, LabOptions, Node, NodeOptions, bitcoind as locate};
+use std::{path::Path, time::Instant};
+
+use common::median;
+use peglab_harness::{Lab, LabOptions, Node, NodeOptions};
 use peglab_sim::{Chain, NodeId, run::run, scenario};
 use serde_json::Value;
 
@@ -16,27 +16,8 @@ const RUNS: usize = 5;
 const SCENARIO: &str = "scenarios/federated/liquid_v1_preset.toml";
 const PREMINE: u32 = 200;
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-struct NoProgress;
-impl locate::BuildProgress for NoProgress {
-    fn stage(&self, what: &str) {
-        eprintln!("bench: {what}");
-    }
-    fn percent(&self, _: u8) {}
-}
-
 fn main() {
-    let exe = match locate::find_or_build(&NoProgress) {
-        Ok(found) => found.exe,
-        Err(e) => {
-            eprintln!("bench: {e}");
-            std::process::exit(3);
-        }
-    };
+    let exe = common::bitcoind();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let text = std::fs::read_to_string(root.join(SCENARIO)).expect("the scenario file");
     let scenario = scenario::load(SCENARIO, &text, None).expect("a valid scenario");

@@ -2,22 +2,20 @@
 //! cost of a mined block, through peglab's harness and bare (a plain spawn and the plain RPC
 //! client), so the harness's overhead shows. Prints medians; asserts nothing.
 
+mod common;
+
 use std::{
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-use peglab_harness::{Lab, LabOptions, Node, NodeOptions, bitcoind as locate};
+use common::median;
+use peglab_harness::{Lab, LabOptions, Node, NodeOptions};
 use peglab_sim::{Chain, NodeId};
 use serde_json::json;
 
 const RUNS: usize = 7;
 const BLOCKS: u32 = 1000;
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
 
 /// The median over [`RUNS`] of a measurement; what it made is dropped outside the timing.
 fn median_of<T>(mut measure: impl FnMut() -> (Duration, T)) -> Duration {
@@ -52,13 +50,7 @@ fn bare_start(exe: &std::path::Path) -> Duration {
 }
 
 fn main() {
-    let exe = match locate::find_or_build(&NoProgress) {
-        Ok(found) => found.exe,
-        Err(e) => {
-            eprintln!("bench: {e}");
-            std::process::exit(3);
-        }
-    };
+    let exe = common::bitcoind();
     let bare = median((0..RUNS).map(|_| bare_start(&exe)).collect());
     let harness = median_of(|| {
         let started = Instant::now();
@@ -96,12 +88,4 @@ fn main() {
         "per mined block  bare generatetodescriptor {bare_mine:>10.2?}   peglab Lab::mine {lab_mine:>10.2?}   ratio {:.2}",
         lab_mine.as_secs_f64() / bare_mine.as_secs_f64()
     );
-}
-
-struct NoProgress;
-impl locate::BuildProgress for NoProgress {
-    fn stage(&self, what: &str) {
-        eprintln!("bench: {what}");
-    }
-    fn percent(&self, _: u8) {}
 }

@@ -120,8 +120,14 @@ impl<C: Chain> Run<'_, C> {
         Ok(outcome)
     }
 
-    fn record(&self, peg: &str, name: &str) -> Option<DelegationRecord> {
-        self.babylons[peg].records.iter().find(|r| r.name == name).cloned()
+    /// The named delegation, or the step's refusal when Bitcoin Core never accepted it.
+    fn record(&self, peg: &str, name: &str) -> Result<DelegationRecord, Outcome> {
+        self.babylons[peg].records.iter().find(|r| r.name == name).cloned().ok_or_else(|| {
+            Outcome::ModelRejected {
+                code: "no-delegation",
+                why: format!("{name} was never accepted"),
+            }
+        })
     }
 
     pub(crate) fn withdraw(
@@ -133,11 +139,9 @@ impl<C: Chain> Run<'_, C> {
         name: &str,
         made: &mut Made,
     ) -> Result<Outcome, RunError<C::Error>> {
-        let Some(record) = self.record(peg, delegation) else {
-            return Ok(Outcome::ModelRejected {
-                code: "no-delegation",
-                why: format!("{delegation} was never accepted"),
-            });
+        let record = match self.record(peg, delegation) {
+            Ok(record) => record,
+            Err(refused) => return Ok(refused),
         };
         let d = &self.babylons[peg].delegation;
         let (outpoint, value, info, blocks) = match record.position {
@@ -181,11 +185,9 @@ impl<C: Chain> Run<'_, C> {
         made: &mut Made,
         model: &mut Vec<String>,
     ) -> Result<Outcome, RunError<C::Error>> {
-        let Some(record) = self.record(peg, delegation) else {
-            return Ok(Outcome::ModelRejected {
-                code: "no-delegation",
-                why: format!("{delegation} was never accepted"),
-            });
+        let record = match self.record(peg, delegation) {
+            Ok(record) => record,
+            Err(refused) => return Ok(refused),
         };
         let state = &self.babylons[peg];
         let d = &state.delegation;
@@ -284,11 +286,9 @@ impl<C: Chain> Run<'_, C> {
         made: &mut Made,
         model: &mut Vec<String>,
     ) -> Result<Outcome, RunError<C::Error>> {
-        let Some(record) = self.record(peg, delegation) else {
-            return Ok(Outcome::ModelRejected {
-                code: "no-delegation",
-                why: format!("{delegation} was never accepted"),
-            });
+        let record = match self.record(peg, delegation) {
+            Ok(record) => record,
+            Err(refused) => return Ok(refused),
         };
         let state = &self.babylons[peg];
         let Some((provider, key)) = state.extracted.iter().next().map(|(p, k)| (p.clone(), *k))

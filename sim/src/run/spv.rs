@@ -70,6 +70,15 @@ impl SpvState {
     }
 
     /// The whitepaper's attacker arithmetic for this relay's `k`, for the report.
+    /// The named redeem request, or the step's refusal when it was never made.
+    fn request(&self, name: &str) -> Result<RedeemRequest, Outcome> {
+        self.requests
+            .iter()
+            .find(|r| r.name == name)
+            .cloned()
+            .ok_or_else(|| refused("no-request", format!("{name} was never made")))
+    }
+
     pub(crate) fn analysis(&self, peg: &str) -> Vec<String> {
         let k = self.params.k;
         let odds: Vec<String> = [0.1, 0.2, 0.3, 0.4]
@@ -306,8 +315,9 @@ impl<C: Chain> Run<'_, C> {
         made: &mut super::federated::Made,
     ) -> Result<Outcome, RunError<C::Error>> {
         let state = &self.spvs[peg];
-        let Some(req) = state.requests.iter().find(|r| r.name == request).cloned() else {
-            return Ok(refused("no-request", format!("{request} was never made")));
+        let req = match state.request(request) {
+            Ok(req) => req,
+            Err(refused) => return Ok(refused),
         };
         let vault = state.params.vault.clone();
         let outcome = self.user_pays_with(
@@ -336,8 +346,9 @@ impl<C: Chain> Run<'_, C> {
         request: &str,
         model: &mut Vec<String>,
     ) -> Result<Outcome, RunError<C::Error>> {
-        let Some(req) = self.spvs[peg].requests.iter().find(|r| r.name == request).cloned() else {
-            return Ok(refused("no-request", format!("{request} was never made")));
+        let req = match self.spvs[peg].request(request) {
+            Ok(req) => req,
+            Err(refused) => return Ok(refused),
         };
         if req.closed {
             return Ok(refused("already-executed", format!("{request} is closed")));
@@ -390,8 +401,9 @@ impl<C: Chain> Run<'_, C> {
         model: &mut Vec<String>,
     ) -> Result<Outcome, RunError<C::Error>> {
         let state = self.spvs.get_mut(peg).expect("validated peg");
-        let Some(req) = state.requests.iter().find(|r| r.name == request).cloned() else {
-            return Ok(refused("no-request", format!("{request} was never made")));
+        let req = match state.request(request) {
+            Ok(req) => req,
+            Err(refused) => return Ok(refused),
         };
         if req.closed {
             return Ok(refused("already-executed", format!("{request} is closed")));

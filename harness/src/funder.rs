@@ -82,6 +82,17 @@ impl Funder {
         target: ScriptBuf,
         amount: Amount,
     ) -> Result<Transaction, LabError> {
+        self.pay_many(rpc, node, &[(target, amount)])
+    }
+
+    /// Builds and signs one transaction paying every `(script, amount)`, in order, with change
+    /// back to the funding key last. Does not broadcast it.
+    pub(crate) fn pay_many(
+        &mut self,
+        rpc: &Rpc,
+        node: NodeId,
+        targets: &[(ScriptBuf, Amount)],
+    ) -> Result<Transaction, LabError> {
         let desc = format!("raw({})", self.script.to_hex_string());
         let scan: Scan = call(rpc, node, "scantxoutset", &[json!("start"), json!([desc])])?;
         let mut coins: Vec<_> = scan
@@ -94,18 +105,23 @@ impl Funder {
 
         let mut picked = Vec::new();
         let mut total = Amount::ZERO;
-        let target_out = TxOut { value: amount, script_pubkey: target };
+        let outs: Vec<TxOut> = targets
+            .iter()
+            .map(|(script, value)| TxOut { value: *value, script_pubkey: script.clone() })
+            .collect();
+        let amount: Amount = targets.iter().map(|(_, a)| *a).sum();
         for coin in coins {
-            if total >= amount + Self::fee_bound(picked.len(), &target_out) {
+            if total >= amount + Self::fee_bound(picked.len(), &outs) {
                 break;
             }
             total += coin.amount;
             picked.push(coin);
         }
-        let needed = amount + Self::fee_bound(picked.len(), &target_out);
+        let needed = amount + Self::fee_bound(picked.len(), &outs);
         if total < needed {
             return Err(LabError::OutOfCoins { needed, available: total });
         }
+        let change_index = outs.len();
 
         let mut tx = Transaction {
             version: Version::TWO,
@@ -118,10 +134,10 @@ impl Funder {
                     ..TxIn::default()
                 })
                 .collect(),
-            output: vec![
-                target_out,
-                TxOut { value: total - amount, script_pubkey: self.script.clone() },
-            ],
+            output: outs
+                .into_iter()
+                .chain([TxOut { value: total - amount, script_pubkey: self.script.clone() }])
+                .collect(),
         };
         let values: Vec<Amount> = picked.iter().map(|c| c.amount).collect();
         self.sign(&mut tx, &values);
@@ -130,7 +146,7 @@ impl Funder {
         if change < MIN_CHANGE {
             tx.output.pop();
         } else {
-            tx.output[1].value = change;
+            tx.output[change_index].value = change;
         }
         self.sign(&mut tx, &values);
         Ok(tx)
@@ -143,8 +159,9 @@ impl Funder {
 
     /// A generous fee for a transaction with `inputs` inputs (the exact fee is set after
     /// signing).
-    fn fee_bound(inputs: usize, target: &TxOut) -> Amount {
-        let vbytes = 11 + 69 * inputs.max(1) as u64 + 43 + 9 + target.script_pubkey.len() as u64;
+    fn fee_bound(inputs: usize, targets: &[TxOut]) -> Amount {
+        let outputs: u64 = targets.iter().map(|t| 9 + t.script_pubkey.len() as u64).sum();
+        let vbytes = 11 + 69 * inputs.max(1) as u64 + 43 + outputs;
         Amount::from_sat(vbytes * FEE_RATE)
     }
 

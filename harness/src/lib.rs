@@ -17,6 +17,6 @@ pub mod suite;
 
 pub use error::LabError;
 pub use funder::COINBASE_MATURITY;
-pub use lab::{JournalEntry, Lab, LabOptions};
+pub use lab::{JournalEntry, Lab, LabOptions, premine_for};
 pub use node::{LAB_EPOCH, Node, NodeOptions};
 pub use rpc::{Rpc, RpcError};

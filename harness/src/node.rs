@@ -18,9 +18,7 @@ use crate::{
     spawn::spawn_tied,
 };
 
-/// The clock every lab node starts at (2025-01-01T00:00:00Z), so that block times, block
-/// hashes and txids are the same on every run.
-pub const LAB_EPOCH: u64 = 1_735_689_600;
+pub use peglab_sim::chain::LAB_EPOCH;
 
 const RPC_USER: &str = "peglab";
 const RPC_PASSWORD: &str = "peglab";

@@ -35,6 +35,13 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     }
     files.sort();
     files.dedup();
+    if files.is_empty() {
+        let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "no scenario files (*.toml) in {} (folders named `{INVALID_DIR}` are skipped)",
+            named.join(", ")
+        ));
+    }
     Ok(files)
 }
 
@@ -85,33 +92,49 @@ pub struct Finished {
     pub kept: Vec<PathBuf>,
 }
 
+/// The environment variable that makes a run panic inside its first scenario, to test that
+/// a bug in peglab is reported as one (honoured by debug builds only).
+pub const FAULT_ENV: &str = "PEGLAB_FAULT";
+
 /// Runs one scenario on a lab of its own. A failed scenario keeps its datadirs.
 pub fn run_one(exe: &Path, scenario: &Scenario, keep: bool) -> Finished {
     let started = Instant::now();
-    let options = LabOptions { nodes: scenario.nodes, ..LabOptions::default() };
+    let options = LabOptions {
+        nodes: scenario.nodes,
+        premine: crate::premine_for(scenario.total_funds()),
+        ..LabOptions::default()
+    };
     let mut report;
     let mut kept = Vec::new();
     match Lab::start(exe, &options) {
         Ok(mut lab) => {
-            // A bug in a model must not take the other scenarios down: it fails this one.
-            let ran =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(scenario, &mut lab)));
+            // A bug must not take the other scenarios down: it fails this one, as a bug.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if cfg!(debug_assertions)
+                    && std::env::var_os(FAULT_ENV).is_some_and(|v| v == "panic")
+                {
+                    panic!("{FAULT_ENV}=panic: a fault injected for testing");
+                }
+                run(scenario, &mut lab)
+            }));
             report = ran.unwrap_or_else(|panic| {
                 let what = panic
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                     .unwrap_or_default();
-                Report::failed(
-                    scenario,
-                    format!("peglab itself failed (a bug; please report it): {what}"),
-                )
+                let mut report = Report::new(scenario);
+                report.fail(format!("peglab panicked: {what}"), false);
+                report
             });
             if keep || !report.passed {
                 kept = lab.keep();
             }
         }
-        Err(e) => report = Report::failed(scenario, format!("failed to start the lab: {e}")),
+        Err(e) => {
+            report = Report::new(scenario);
+            report.fail(format!("failed to start the lab: {e}"), true);
+        }
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Finished { report, kept }

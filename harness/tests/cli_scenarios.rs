@@ -49,11 +49,14 @@ fn check_reports_every_broken_file_with_line_and_column() {
 }
 
 #[test]
-fn check_accepts_the_suite_and_the_starters() {
+fn check_accepts_the_suite_and_every_kinds_starter() {
     let out = peglab(&["check", "scenarios"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let dir = tempfile::tempdir().unwrap();
-    for kind in ["multisig", "liquid", "powpeg"] {
+    let list = text(&peglab(&["new", "--list"]).stdout);
+    let kinds: Vec<&str> = list.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(kinds.len(), peglab_sim::families::list().len(), "{list}");
+    for kind in kinds {
         let starter = peglab(&["new", kind]);
         assert_eq!(starter.status.code(), Some(0));
         let file = dir.path().join(format!("{kind}.toml"));
@@ -70,21 +73,24 @@ fn derive_prints_scripts_addresses_and_spend_paths() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let peg = &json["pegs"][0];
     assert_eq!(peg["kind"], "multisig");
-    let witness_script = peg["multisig"]["witness_script"].as_str().unwrap();
+    let witness_script = peg["witness_script"].as_str().unwrap();
     // OP_2 <33-byte key> x3 OP_3 OP_CHECKMULTISIG
     assert!(
         witness_script.starts_with("5221") && witness_script.ends_with("53ae"),
         "{witness_script}"
     );
-    assert!(peg["multisig"]["address"].as_str().unwrap().starts_with("bcrt1q"));
-    assert_eq!(peg["multisig"]["spend_paths"][0]["threshold"], 2);
+    assert!(peg["address"].as_str().unwrap().starts_with("bcrt1q"));
+    let policy = &peg["spend_paths"][0]["policy"];
+    assert_eq!(policy["type"], "thresh");
+    assert_eq!(policy["k"], 2);
+    assert_eq!(policy["of"][2], serde_json::json!({ "type": "pk", "key": "erin" }));
     // Keys derive from the seed: the same file derives the same keys.
     assert_eq!(peglab(&["derive", SCENARIO]).stdout, out.stdout);
 }
 
 #[test]
 fn derive_shows_federation_scripts_and_the_flyover_address() {
-    let out = peglab(&["derive", "scenarios/federated/powpeg_mainnet_preset.toml"]);
+    let out = peglab(&["derive", "scenarios/powpeg/mainnet_preset.toml"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let peg = &json["pegs"][0];
@@ -100,10 +106,14 @@ fn derive_shows_federation_scripts_and_the_flyover_address() {
     let hash = flyover["derivation_hash"].as_str().unwrap();
     assert_eq!(flyover["redeem_script"].as_str().unwrap(), format!("20{hash}75{script}"));
     assert!(flyover["address"].as_str().unwrap().starts_with('2'), "P2SH-P2WSH on regtest");
-    assert_eq!(peg["spend_paths"][1]["threshold"], 3);
-    assert_eq!(peg["spend_paths"][1]["timelock"], "csv 52560 blocks");
+    // The ERP path: 3 of the 4 ERP keys, and 52,560 blocks.
+    let erp = &peg["spend_paths"][1]["policy"];
+    assert_eq!(erp["type"], "and");
+    assert_eq!(erp["of"][0]["k"], 3);
+    assert_eq!(erp["of"][0]["of"].as_array().unwrap().len(), 4);
+    assert_eq!(erp["of"][1], serde_json::json!({ "type": "older", "blocks": 52560 }));
 
-    let out = peglab(&["derive", "scenarios/federated/liquid_v1_preset.toml"]);
+    let out = peglab(&["derive", "scenarios/liquid/v1_preset.toml"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let fedpeg = json["pegs"][0]["fedpegscript"].as_str().unwrap();
     assert!(fedpeg.starts_with("745c87635b21") && fedpeg.contains("5f6702c00fb27552"), "{fedpeg}");
@@ -159,7 +169,7 @@ fn a_failing_expectation_exits_1_and_says_how_to_rerun() {
     assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("FAIL multisig"), "{stdout}");
-    assert!(stdout.contains("expected: rejected: non-final"), "{stdout}");
+    assert!(stdout.contains("expected: rejected by Bitcoin Core: non-final"), "{stdout}");
     assert!(stdout.contains("actual:   accepted"), "{stdout}");
     assert!(stdout.contains(&format!("rerun: peglab run {}", file.display())), "{stdout}");
     let kept = stdout.lines().find_map(|l| l.trim().strip_prefix("datadir kept: ")).unwrap();

@@ -14,6 +14,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::Rejection;
 
+/// The clock every lab node starts at (2025-01-01T00:00:00Z), so that block times, block
+/// hashes and txids are the same on every run.
+pub const LAB_EPOCH: u64 = 1_735_689_600;
+
+/// Blocks a lab mines at start to its funding key: enough that 100 coinbase outputs are
+/// mature. A lab that must pay more than those hold premines more.
+pub const PREMINE: u32 = 200;
+
+/// The least height a lab's nodes have when a scenario's first step runs.
+pub const START_HEIGHT: u32 = PREMINE;
+
 /// Which node of the lab a call addresses. Node 0 always exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NodeId(pub usize);
@@ -110,6 +121,15 @@ pub trait Chain {
         script: &Script,
         amount: Amount,
     ) -> Result<Funding, Self::Error>;
+
+    /// Pays every `(script, amount)` from the lab's coinbase coins in one transaction (or a
+    /// few, when there are very many outputs) and broadcasts it on `node` (unconfirmed).
+    /// Returns the last transaction.
+    fn fund_many(
+        &mut self,
+        node: NodeId,
+        outputs: &[(bitcoin::ScriptBuf, Amount)],
+    ) -> Result<Transaction, Self::Error>;
 
     /// Broadcasts `tx` on `node` (and every node connected to it).
     fn broadcast(

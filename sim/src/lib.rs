@@ -1,4 +1,4 @@
-//! peglab's pure core.
+//! peglab's pure core: the scenario format, the peg families, the step interpreter.
 //!
 //! Architecture invariant: nothing in this crate spawns a process, reads an environment
 //! variable, sleeps or prints. It reaches a Bitcoin chain only through the [`Chain`] trait,
@@ -7,11 +7,15 @@
 
 pub mod chain;
 pub mod derive;
-mod pegs;
+pub mod families;
+mod family;
+mod federation;
+pub mod policy;
 pub mod reject;
 pub mod relay;
 pub mod run;
 pub mod scenario;
+mod tx;
 
 pub use chain::{BlockRef, Chain, Funding, NodeId, TxStatus};
 pub use reject::{RejectReason, Rejection};

@@ -123,6 +123,30 @@ impl RejectReason {
         }
     }
 
+    /// What a scenario may write in `rejected = "..."`: a reason Bitcoin Core gives, and for
+    /// a script failure Core's script error in parentheses (a bare script failure would match
+    /// any script error, a signing bug's too). `Err` says what is wrong with it.
+    pub fn expected(written: &str) -> Result<Self, String> {
+        let written = written.trim();
+        let (reason, rest) = Self::parse_token(written);
+        let detail = rest.trim().strip_prefix('(').map(balanced_prefix).unwrap_or_default();
+        match &reason {
+            Self::ScriptVerifyFlagFailed { detail, .. } if detail.is_empty() => Err(bare(written)),
+            Self::Other(token) if token == "script-verify-flag-failed" => {
+                if detail.is_empty() {
+                    Err(bare(written))
+                } else {
+                    Ok(Self::ScriptVerifyFlagFailed { consensus: false, detail: detail.to_owned() })
+                }
+            }
+            Self::Other(token) => Err(format!(
+                "`{token}` is not a reason Bitcoin Core gives (a refusal by the modelled side is \
+                 `refused = \"<code>\"`)"
+            )),
+            _ => Ok(reason),
+        }
+    }
+
     /// Parses a reason token (the text before any ` (` or `, `). Returns the reason and the
     /// rest of the message.
     fn parse_token(message: &str) -> (Self, &str) {
@@ -163,6 +187,14 @@ impl RejectReason {
         };
         (reason, rest)
     }
+}
+
+fn bare(written: &str) -> String {
+    format!(
+        "`{written}` matches any script failure, a signing bug's too: add Bitcoin Core's script \
+         error in parentheses, e.g. `script-verify-flag-failed (Signature must be zero for failed \
+         CHECK(MULTI)SIG operation)`"
+    )
 }
 
 /// The text of `s` up to the `)` that closes an already-opened parenthesis.
@@ -265,6 +297,26 @@ mod tests {
             !new.reason.matches("mempool-script-verify-flag-failed (Invalid Schnorr signature)")
         );
         assert!(!old.reason.matches("non-final"));
+    }
+
+    #[test]
+    fn expectations_name_core_reasons_with_script_errors() {
+        assert_eq!(RejectReason::expected("non-BIP68-final"), Ok(RejectReason::NonBip68Final));
+        assert!(RejectReason::expected("script-verify-flag-failed").is_err());
+        assert!(RejectReason::expected("mandatory-script-verify-flag-failed").is_err());
+        assert!(RejectReason::expected("insufficient-depth").is_err());
+        let with = RejectReason::expected("script-verify-flag-failed (Invalid Schnorr signature)");
+        assert_eq!(
+            with,
+            Ok(RejectReason::ScriptVerifyFlagFailed {
+                consensus: false,
+                detail: "Invalid Schnorr signature".into()
+            })
+        );
+        assert!(
+            RejectReason::expected("mempool-script-verify-flag-failed (Invalid Schnorr signature)")
+                .is_ok()
+        );
     }
 
     #[test]

@@ -56,8 +56,12 @@ pub(crate) fn list(args: &Args) -> Exit {
                 for step in &s.steps {
                     let name =
                         step.action.tx_name().map(|n| format!(" -> {n}")).unwrap_or_default();
+                    let peg = match &step.action {
+                        peglab_sim::scenario::Action::Peg(p) => format!(" ({})", p.peg),
+                        _ => String::new(),
+                    };
                     println!(
-                        "  {:>3}. line {:<4} {}{name}",
+                        "  {:>3}. line {:<4} {}{peg}{name}",
                         step.index,
                         step.line,
                         step.action.keyword()

@@ -13,6 +13,8 @@ pub(crate) enum Exit {
     InvalidInput,
     /// 3: the lab itself failed: no bitcoind, a node died, an RPC broke.
     LabFailed,
+    /// 4: a bug in peglab (a panic): please report it, with the report and the file.
+    Bug,
 }
 
 impl From<Exit> for ExitCode {
@@ -22,6 +24,7 @@ impl From<Exit> for ExitCode {
             Exit::Failed => 1,
             Exit::InvalidInput => 2,
             Exit::LabFailed => 3,
+            Exit::Bug => 4,
         })
     }
 }

@@ -8,6 +8,7 @@ mod progress;
 mod relay_cmd;
 mod render;
 mod run_cmd;
+mod schema_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -15,9 +16,15 @@ pub(crate) use exit::Exit;
 
 /// peglab: a regtest lab for Bitcoin peg mechanisms.
 ///
-/// Exit codes: 0 all passed, 1 some scenario failed, 2 invalid input, 3 the lab failed.
+/// Runs scenario files against real regtest bitcoind nodes: federated pegs (Liquid, Rootstock),
+/// SPV bridges, staking scripts (Babylon, Core) and plain multisig custody. Every Bitcoin-side
+/// step is a real transaction Bitcoin Core judges; the pegs' other sides follow their upstream
+/// rules. Start with `peglab new --list`.
+///
+/// Exit codes: 0 all passed, 1 some scenario failed, 2 invalid input, 3 the lab failed,
+/// 4 a bug in peglab.
 #[derive(Debug, Parser)]
-#[command(name = "peglab", version, about, long_about = None)]
+#[command(name = "peglab", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,8 +46,10 @@ enum Command {
     List(check_cmd::Args),
     /// Print, as JSON, every script, descriptor, address and spend path a file defines.
     Derive(check_cmd::Args),
-    /// Print a commented starter scenario.
+    /// Print a kind's commented starter scenario.
     New(new_cmd::Args),
+    /// Print the scenario format as a JSON Schema (for editors: see scenarios/schema.json).
+    Schema,
     /// Header relay tools.
     #[command(subcommand)]
     Relay(relay_cmd::Command),
@@ -62,6 +71,7 @@ pub(crate) fn run() -> Exit {
         Command::List(args) => check_cmd::list(&args),
         Command::Derive(args) => check_cmd::derive(&args),
         Command::New(args) => new_cmd::run(&args),
+        Command::Schema => schema_cmd::run(),
         Command::Relay(command) => relay_cmd::run(&command),
     }
 }

@@ -1,36 +1,37 @@
-//! `peglab new KIND`: a commented starter scenario.
+//! `peglab new KIND`: a family's commented starter scenario.
+
+use peglab_sim::families;
 
 use super::Exit;
 
-const MULTISIG: &str = include_str!("../../../scenarios/multisig/two_of_three.toml");
-const LIQUID: &str = include_str!("../../../scenarios/federated/liquid_happy_path.toml");
-const POWPEG: &str = include_str!("../../../scenarios/federated/powpeg_happy_path.toml");
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub(crate) enum Kind {
-    /// A k-of-n multisig custody peg: deposit, spend with a quorum, one signature short.
-    Multisig,
-    /// Liquid: peg-in to a tweaked address, claim with an SPV proof, peg-out.
-    Liquid,
-    /// Rootstock PowPeg: RSKT peg-in, registration, peg-outs released in a batch.
-    Powpeg,
-}
-
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The kind of peg to start from.
-    #[arg(value_enum)]
-    kind: Kind,
+    /// The kind of peg to start from (`peglab new --list` shows them).
+    #[arg(required_unless_present = "list")]
+    kind: Option<String>,
+    /// List the kinds, with what each models.
+    #[arg(long)]
+    list: bool,
 }
 
 pub(crate) fn run(args: &Args) -> Exit {
-    print!(
-        "{}",
-        match args.kind {
-            Kind::Multisig => MULTISIG,
-            Kind::Liquid => LIQUID,
-            Kind::Powpeg => POWPEG,
+    let all = families::list();
+    if args.list {
+        for f in &all {
+            println!("{:<14} {}", f.kind, f.about);
         }
-    );
-    Exit::Success
+        return Exit::Success;
+    }
+    let kind = args.kind.as_deref().unwrap_or_default();
+    match all.iter().find(|f| f.kind == kind) {
+        Some(f) => {
+            print!("{}", f.starter);
+            Exit::Success
+        }
+        None => {
+            let kinds: Vec<&str> = all.iter().map(|f| f.kind).collect();
+            eprintln!("peglab: unknown kind `{kind}`; known kinds: {}", kinds.join(", "));
+            Exit::InvalidInput
+        }
+    }
 }

@@ -44,12 +44,18 @@ pub(crate) fn run(command: &Command) -> Exit {
     }
 }
 
+/// The highest height a checkpoint may have: far beyond mainnet's, far from 32-bit overflow.
+const MAX_HEIGHT: u32 = 100_000_000;
+
 fn at_height(flag: &str, text: &str) -> Result<AtHeight, String> {
     let (height, hex) = text
         .split_once(':')
         .ok_or_else(|| format!("{flag} wants HEIGHT:HEADERHEX, got `{text}`"))?;
-    let height =
+    let height: u32 =
         height.trim().parse().map_err(|_| format!("{flag}: `{height}` is not a height"))?;
+    if height > MAX_HEIGHT {
+        return Err(format!("{flag}: height {height} is beyond any chain (at most {MAX_HEIGHT})"));
+    }
     let header = deserialize_hex(hex.trim())
         .map_err(|e| format!("{flag}: not an 80-byte header in hex: {e}"))?;
     Ok(AtHeight { height, header })
@@ -76,6 +82,17 @@ fn verify(args: &VerifyArgs) -> Result<Exit, String> {
             .map_err(|e| format!("{file}:{}: not an 80-byte header in hex: {e}", n + 1))?;
         headers.push(header);
         lines.push(n + 1);
+    }
+    if headers.is_empty() {
+        return Err(format!("{file}: no headers (one 80-byte header in hex per line)"));
+    }
+    if let Some(start) = &period_start
+        && (start.height > from.height || start.height % 2016 != 0)
+    {
+        return Err(format!(
+            "--period-start: height {} is not the first header (a multiple of 2016) of --from's period",
+            start.height
+        ));
     }
     match verify_run(network, from, period_start, &headers) {
         Ok(run) => {

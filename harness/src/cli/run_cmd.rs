@@ -97,7 +97,9 @@ pub(crate) fn run(args: &Args) -> Exit {
     if human {
         println!("{} passed, {} failed", reports.len() - failed, failed);
     }
-    if reports.iter().any(|r| r.error.is_some()) {
+    if reports.iter().any(|r| r.bug.is_some()) {
+        Exit::Bug
+    } else if reports.iter().any(|r| r.error.is_some()) {
         Exit::LabFailed
     } else if failed > 0 {
         Exit::Failed

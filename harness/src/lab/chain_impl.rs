@@ -1,7 +1,7 @@
 //! [`Chain`] over Bitcoin Core's RPC.
 
 use bitcoin::{
-    Amount, BlockHash, OutPoint, Script, Transaction, Txid, block::Header, consensus,
+    Amount, BlockHash, OutPoint, Script, ScriptBuf, Transaction, Txid, block::Header, consensus,
     merkle_tree::MerkleBlock,
 };
 use peglab_sim::{BlockRef, Chain, Funding, NodeId, Rejection, TxStatus};
@@ -14,6 +14,9 @@ use crate::{
     node::hex_arg,
     rpc::{RpcError, code},
 };
+
+/// Outputs of one funding transaction.
+const FUNDING_OUTPUTS_PER_TX: usize = 500;
 
 /// Blocks mined by [`Chain::advance_time`]: once six of the last eleven blocks carry the new
 /// time, median-time-past has reached it.
@@ -198,6 +201,32 @@ impl Chain for Lab {
         };
         self.funder.mark_spent(&tx);
         Ok(Funding { outpoint: OutPoint::new(txid, 0), txout: tx.output[0].clone(), tx })
+    }
+
+    fn fund_many(
+        &mut self,
+        node: NodeId,
+        outputs: &[(ScriptBuf, Amount)],
+    ) -> Result<Transaction, LabError> {
+        let count = self.nodes.len();
+        let mut last = None;
+        // A standard transaction stays under 100,000 vbytes: a few hundred outputs each.
+        for chunk in outputs.chunks(FUNDING_OUTPUTS_PER_TX) {
+            let rpc = self.nodes.get(node.0).ok_or(LabError::NoSuchNode { node, count })?.rpc();
+            let tx = self.funder.pay_many(rpc, node, chunk)?;
+            if let Err(rejection) = self.broadcast(node, &tx)? {
+                return Err(LabError::BadAnswer {
+                    node,
+                    method: "sendrawtransaction".into(),
+                    detail: format!(
+                        "the node refused the lab's own funding transaction: {rejection}"
+                    ),
+                });
+            }
+            self.funder.mark_spent(&tx);
+            last = Some(tx);
+        }
+        last.ok_or_else(|| LabError::InvalidArgument("nothing to fund".into()))
     }
 
     fn broadcast(

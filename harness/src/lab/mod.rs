@@ -22,7 +22,21 @@ use crate::{
 };
 
 /// Blocks mined at start to the funding key: enough that 100 coinbase outputs are mature.
-const PREMINE: u32 = COINBASE_MATURITY + 100;
+const PREMINE: u32 = peglab_sim::chain::PREMINE;
+const _: () = assert!(PREMINE == COINBASE_MATURITY + 100);
+
+/// Blocks to premine so that mature coinbase outputs pay `funds` (and their fees): the
+/// default premine, or more for large funds (regtest's subsidy halves every 150 blocks).
+pub fn premine_for(funds: bitcoin::Amount) -> u32 {
+    let wanted = funds.to_sat().saturating_add(100_000_000);
+    let mut mature = 0u64;
+    let mut height = 0u32;
+    while mature < wanted && height < 10_000 {
+        height += 1;
+        mature += 5_000_000_000u64 >> (height / 150).min(63);
+    }
+    PREMINE.max(height + COINBASE_MATURITY)
+}
 /// How long a node may take to follow a block its peer has.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 

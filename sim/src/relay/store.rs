@@ -23,19 +23,32 @@ pub enum ForkChoice {
     Light,
 }
 
+crate::family::codes! {
+    /// Why a relay refuses a header or a proof.
+    pub(crate) enum Fault {
+        UnknownParent = "unknown-parent": "the header builds on one the relay does not hold",
+        NotExtendingTip = "not-extending-tip": "a light relay accepts only headers that extend its tip",
+        InsufficientWork = "insufficient-work": "the header's hash does not meet its target",
+        WrongTarget = "wrong-target": "the header changes nBits without a retarget",
+        UnknownHeader = "unknown-header": "the proof's header is not in the relay",
+        NotInMainChain = "not-in-main-chain": "the proof's header is not on the relay's main chain",
+        BadProof = "bad-proof": "the merkle proof does not tie the transaction to the header",
+        BadCoinbaseProof = "bad-coinbase-proof": "the coinbase proof is not the block's coinbase at the same depth",
+        InsufficientConfirmations = "insufficient-confirmations": "the proof's header has fewer than k confirmations on the relay",
+    }
+}
+
 /// Why the relay refused a header or a proof: a code for expectations and words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// `unknown-parent`, `not-extending-tip`, `insufficient-work`, `wrong-target`,
-    /// `unknown-header`, `not-in-main-chain`, `bad-proof`, `bad-coinbase-proof`,
-    /// `insufficient-confirmations`.
+    /// One of [`Fault`]'s codes.
     pub code: &'static str,
     /// The reason in words.
     pub why: String,
 }
 
-fn refuse(code: &'static str, why: String) -> Refusal {
-    Refusal { code, why }
+fn refuse(fault: Fault, why: String) -> Refusal {
+    Refusal { code: fault.code(), why }
 }
 
 #[derive(Debug, Clone)]
@@ -81,13 +94,13 @@ impl Relay {
         }
         let Some(parent) = self.entries.get(&header.prev_blockhash).cloned() else {
             return Err(refuse(
-                "unknown-parent",
+                Fault::UnknownParent,
                 format!("{hash} builds on a header the relay does not hold"),
             ));
         };
         if self.rule == ForkChoice::Light && header.prev_blockhash != self.tip {
             return Err(refuse(
-                "not-extending-tip",
+                Fault::NotExtendingTip,
                 format!(
                     "{hash} does not extend the relay's tip {}; a light relay tracks no forks",
                     self.tip
@@ -95,10 +108,16 @@ impl Relay {
             ));
         }
         if header.bits != parent.header.bits {
-            return Err(refuse("wrong-target", format!("{hash} changes nBits without a retarget")));
+            return Err(refuse(
+                Fault::WrongTarget,
+                format!("{hash} changes nBits without a retarget"),
+            ));
         }
         if header.validate_pow(Target::from_compact(header.bits)).is_err() {
-            return Err(refuse("insufficient-work", format!("{hash} does not meet its target")));
+            return Err(refuse(
+                Fault::InsufficientWork,
+                format!("{hash} does not meet its target"),
+            ));
         }
         let entry = Entry {
             header,
@@ -151,11 +170,11 @@ impl Relay {
     ) -> Result<u32, Refusal> {
         let hash = proof.header.block_hash();
         if !self.knows(&hash) {
-            return Err(refuse("unknown-header", format!("the relay holds no header {hash}")));
+            return Err(refuse(Fault::UnknownHeader, format!("the relay holds no header {hash}")));
         }
         let Some(confirmations) = self.confirmations(&hash) else {
             return Err(refuse(
-                "not-in-main-chain",
+                Fault::NotInMainChain,
                 format!("header {hash} is not on the relay's main chain"),
             ));
         };
@@ -163,7 +182,7 @@ impl Relay {
         let root = proof.txn.extract_matches(&mut matches, &mut indexes).ok();
         if root != Some(proof.header.merkle_root) || matches != [txid] {
             return Err(refuse(
-                "bad-proof",
+                Fault::BadProof,
                 format!("the merkle proof does not tie {txid} to header {hash}"),
             ));
         }
@@ -174,14 +193,14 @@ impl Relay {
             let same_length = cb.txn.num_transactions() == proof.txn.num_transactions();
             if !same_block || cb_indexes != [0] || !same_length {
                 return Err(refuse(
-                    "bad-coinbase-proof",
+                    Fault::BadCoinbaseProof,
                     "the coinbase proof is not the block's coinbase at the same depth".into(),
                 ));
             }
         }
         if confirmations < k {
             return Err(refuse(
-                "insufficient-confirmations",
+                Fault::InsufficientConfirmations,
                 format!(
                     "header {hash} has {confirmations} confirmation(s) on the relay; it needs {k}"
                 ),

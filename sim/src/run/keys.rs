@@ -1,70 +1,149 @@
-//! Keys and wallets derived from the scenario's seed and each actor's name: same seed, same
-//! keys, same txids.
+//! Every actor's keys, from the scenario's seed and each actor's name (or given in the file):
+//! same seed, same keys, same txids. The run and `peglab derive` read the same book.
+
+use std::collections::BTreeMap;
 
 use bitcoin::{
-    Network, PublicKey,
+    Network, PublicKey, XOnlyPublicKey,
     bip32::Xpriv,
     hashes::{Hash, sha256},
-    secp256k1::{Secp256k1, SecretKey, Signing},
+    secp256k1::{All, Secp256k1, SecretKey, Signing},
 };
 
-use crate::scenario::{Actor, ActorKey};
+use crate::scenario::{ActorKey, Role, Scenario};
 
 fn digest(parts: &[&str]) -> [u8; 32] {
     sha256::Hash::hash(parts.join("/").as_bytes()).to_byte_array()
 }
 
-/// The secret key of a signer, when it has one.
-pub(crate) fn secret_key(seed: &str, actor: &Actor) -> Option<SecretKey> {
-    match &actor.key {
-        ActorKey::Derived => {
-            SecretKey::from_slice(&digest(&["peglab", "v1", "key", seed, &actor.name])).ok()
-        }
-        ActorKey::Secret(sk) => Some(*sk),
-        ActorKey::Public(_) => None,
+/// A key derived from the seed; the digest of a label is a valid secret key with
+/// overwhelming probability, and the label is retried with a counter otherwise.
+fn derived(parts: &[&str]) -> SecretKey {
+    (0u32..)
+        .find_map(|n| {
+            let bytes = if n == 0 {
+                digest(parts)
+            } else {
+                let mut with: Vec<String> = parts.iter().map(|p| (*p).to_owned()).collect();
+                with.push(n.to_string());
+                digest(&with.iter().map(String::as_str).collect::<Vec<_>>())
+            };
+            SecretKey::from_slice(&bytes).ok()
+        })
+        .expect("some digest is a valid key")
+}
+
+/// What a user's keys are used for, besides its wallet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// A staking key (Babylon's staker key, Core's owner key).
+    Staking,
+    /// A key on the peg's other side (Liquid's claim key, a Rootstock or EVM account).
+    Sidechain,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    public: PublicKey,
+    secret: Option<SecretKey>,
+    user: bool,
+}
+
+/// The keys of every actor of a scenario.
+#[derive(Debug, Clone)]
+pub struct KeyBook {
+    seed: String,
+    actors: BTreeMap<String, Entry>,
+}
+
+impl KeyBook {
+    /// The keys of `scenario`'s actors.
+    pub fn new<C: Signing>(secp: &Secp256k1<C>, scenario: &Scenario) -> Self {
+        let seed = scenario.seed.clone();
+        let actors = scenario
+            .actors
+            .iter()
+            .map(|actor| {
+                let secret = match &actor.key {
+                    ActorKey::Derived => {
+                        Some(derived(&["peglab", "v1", "key", &seed, &actor.name]))
+                    }
+                    ActorKey::Secret(sk) => Some(*sk),
+                    ActorKey::Public(_) => None,
+                };
+                let public = match (&actor.key, secret) {
+                    (ActorKey::Public(pk), _) => *pk,
+                    (_, Some(sk)) => PublicKey::new(sk.public_key(secp)),
+                    (_, None) => unreachable!("a key is either given public or has a secret"),
+                };
+                let user = matches!(actor.role, Role::User { .. });
+                (actor.name.clone(), Entry { public, secret, user })
+            })
+            .collect();
+        Self { seed, actors }
     }
-}
 
-/// The public key of a signer.
-pub(crate) fn public_key<C: Signing>(secp: &Secp256k1<C>, seed: &str, actor: &Actor) -> PublicKey {
-    match &actor.key {
-        ActorKey::Public(pk) => *pk,
-        _ => {
-            let sk = secret_key(seed, actor).expect("a derived or given secret key");
-            PublicKey::new(sk.public_key(secp))
-        }
+    /// The scenario's seed.
+    pub fn seed(&self) -> &str {
+        &self.seed
     }
-}
 
-/// The master key of a user's wallet.
-pub(crate) fn wallet_master(seed: &str, user: &str) -> Xpriv {
-    Xpriv::new_master(Network::Regtest, &digest(&["peglab", "v1", "wallet", seed, user]))
-        .expect("32 bytes make a master key")
-}
+    /// An actor's public key (a signer's signing key).
+    pub fn public(&self, name: &str) -> PublicKey {
+        self.actors[name].public
+    }
 
-/// The receive and change descriptors of a user's wallet (BIP84 on regtest).
-pub(crate) fn wallet_descriptors(master: &Xpriv) -> (String, String) {
-    (format!("wpkh({master}/84'/1'/0'/0/*)"), format!("wpkh({master}/84'/1'/0'/1/*)"))
-}
+    /// An actor's key, x-only.
+    pub fn x_only(&self, name: &str) -> XOnlyPublicKey {
+        self.actors[name].public.inner.x_only_public_key().0
+    }
 
-/// A user's sidechain claim script: the P2WPKH of a key derived for the sidechain (what
-/// Elements' `getpeginaddress` takes from a fresh bech32 wallet address).
-pub(crate) fn claim_script<C: Signing>(
-    secp: &Secp256k1<C>,
-    seed: &str,
-    user: &str,
-) -> bitcoin::ScriptBuf {
-    let sk = sidechain_key(seed, user);
-    let pk = bitcoin::CompressedPublicKey(sk.public_key(secp));
-    bitcoin::ScriptBuf::new_p2wpkh(&pk.wpubkey_hash())
-}
+    /// An actor's secret key, unless the file gave only its public key.
+    pub fn secret(&self, name: &str) -> Option<SecretKey> {
+        self.actors[name].secret
+    }
 
-/// A user's key on the sidechain (Liquid claim key, Rootstock account).
-pub(crate) fn sidechain_key(seed: &str, user: &str) -> SecretKey {
-    SecretKey::from_slice(&digest(&["peglab", "v1", "sidechain", seed, user])).expect("a valid key")
-}
+    /// The users' names.
+    pub fn users(&self) -> impl Iterator<Item = &str> {
+        self.actors.iter().filter(|(_, e)| e.user).map(|(name, _)| name.as_str())
+    }
 
-/// A user's Core staking key.
-pub(crate) fn staking_key(seed: &str, user: &str) -> SecretKey {
-    SecretKey::from_slice(&digest(&["peglab", "v1", "staking", seed, user])).expect("a valid key")
+    /// Whether `name` is a user.
+    pub fn is_user(&self, name: &str) -> bool {
+        self.actors.get(name).is_some_and(|e| e.user)
+    }
+
+    /// A user's key for `purpose`.
+    pub(crate) fn user_key(&self, purpose: Purpose, user: &str) -> SecretKey {
+        let label = match purpose {
+            Purpose::Staking => "staking",
+            Purpose::Sidechain => "sidechain",
+        };
+        derived(&["peglab", "v1", label, &self.seed, user])
+    }
+
+    /// The master key of a user's wallet.
+    pub(crate) fn wallet_master(&self, user: &str) -> Xpriv {
+        Xpriv::new_master(Network::Regtest, &digest(&["peglab", "v1", "wallet", &self.seed, user]))
+            .expect("32 bytes make a master key")
+    }
+
+    /// The receive and change descriptors of a user's wallet (BIP84 on regtest), with its
+    /// secret keys.
+    pub(crate) fn wallet_descriptors(&self, user: &str) -> (String, String) {
+        let master = self.wallet_master(user);
+        (format!("wpkh({master}/84'/1'/0'/0/*)"), format!("wpkh({master}/84'/1'/0'/1/*)"))
+    }
+
+    /// A user's public receive descriptor, as `peglab derive` shows it.
+    pub fn public_descriptor(&self, secp: &Secp256k1<All>, user: &str) -> String {
+        let (receive, _) = self.wallet_descriptors(user);
+        bdk_wallet::descriptor::IntoWalletDescriptor::into_wallet_descriptor(
+            receive.as_str(),
+            secp,
+            bitcoin::NetworkKind::Test,
+        )
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default()
+    }
 }

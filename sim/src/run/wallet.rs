@@ -1,18 +1,45 @@
 //! A user's descriptor wallet (`bdk_wallet`), synced block by block through the [`Chain`].
 
-use bdk_wallet::{KeychainKind, Wallet, chain::BlockId};
+use bdk_wallet::{KeychainKind, Wallet, chain::BlockId, error::CreateTxError};
 use bitcoin::{
-    Amount, FeeRate, Network, ScriptBuf, Transaction, bip32::Xpriv, secp256k1::Secp256k1,
+    Amount, FeeRate, Network, ScriptBuf, Transaction, TxOut, bip32::Xpriv, secp256k1::Secp256k1,
 };
 use miniscript::psbt::PsbtExt;
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 
-use crate::{BlockRef, Chain, NodeId};
+use super::erased::{DynChain, LabFailure};
+use crate::{BlockRef, NodeId};
 
-use super::RunError;
+/// Why a wallet could not pay.
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    /// The wallet holds too little: an outcome of the scenario (`stalled`).
+    #[error("the wallet holds {available}, {needed} needed")]
+    InsufficientFunds {
+        /// What the payment needs, fee included.
+        needed: Amount,
+        /// What the wallet holds.
+        available: Amount,
+    },
+    /// An output is below the dust limit: an outcome of the scenario (`stalled`).
+    #[error("an output of {0} is below the dust limit")]
+    Dust(Amount),
+    /// The wallet failed in a way that is not the scenario's doing: a peglab bug.
+    #[error("failed to {what}: {detail}")]
+    Broken {
+        /// What it tried.
+        what: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The lab failed while the wallet read the chain.
+    #[error(transparent)]
+    Lab(#[from] LabFailure),
+}
 
-/// Fee rate of user payments.
-const USER_FEE_RATE: FeeRate = FeeRate::from_sat_per_kwu(500);
+fn broken(what: &'static str, detail: impl std::fmt::Display) -> WalletError {
+    WalletError::Broken { what, detail: detail.to_string() }
+}
 
 /// A user's wallet and the last block it has seen.
 #[derive(Debug)]
@@ -27,8 +54,11 @@ pub(crate) struct UserWallet {
 }
 
 impl UserWallet {
-    pub(crate) fn new(master: Xpriv, rng_seed: [u8; 32]) -> Result<Self, String> {
-        let descriptors = super::keys::wallet_descriptors(&master);
+    pub(crate) fn new(
+        master: Xpriv,
+        descriptors: (String, String),
+        rng_seed: [u8; 32],
+    ) -> Result<Self, WalletError> {
         let wallet = Self::fresh(&descriptors)?;
         Ok(Self {
             wallet,
@@ -40,11 +70,11 @@ impl UserWallet {
         })
     }
 
-    fn fresh(descriptors: &(String, String)) -> Result<Wallet, String> {
+    fn fresh(descriptors: &(String, String)) -> Result<Wallet, WalletError> {
         Wallet::create(descriptors.0.clone(), descriptors.1.clone())
             .network(Network::Regtest)
             .create_wallet_no_persist()
-            .map_err(|e| e.to_string())
+            .map_err(|e| broken("create a wallet", e))
     }
 
     /// The next receive address's script.
@@ -59,43 +89,31 @@ impl UserWallet {
 
     /// Applies the node's new blocks. The first sync starts at the tip (the wallet is new and
     /// owns nothing older); after a reorg the wallet is rebuilt from that first block.
-    pub(crate) fn sync<C: Chain>(
-        &mut self,
-        chain: &C,
-        node: NodeId,
-    ) -> Result<(), RunError<C::Error>> {
-        let tip = chain.tip(node).map_err(RunError::Chain)?;
+    pub(crate) fn sync(&mut self, chain: &DynChain<'_>, node: NodeId) -> Result<(), WalletError> {
+        let tip = chain.tip(node)?;
         let birth = *self.birth.get_or_insert(tip.height);
         let start = match self.synced {
-            Some(seen)
-                if chain.block_at(node, seen.height).map_err(RunError::Chain)?
-                    == Some(seen.hash) =>
-            {
-                seen.height + 1
-            }
+            Some(seen) if chain.block_at(node, seen.height)? == Some(seen.hash) => seen.height + 1,
             Some(_) => {
-                // A reorg: start over from the wallet's birth. The chain is short.
-                self.wallet = Self::fresh(&self.descriptors).map_err(RunError::Wallet)?;
+                // A reorg: start over from the wallet's birth.
+                self.wallet = Self::fresh(&self.descriptors)?;
                 birth
             }
             None => birth,
         };
         for height in start..=tip.height {
-            let Some(hash) = chain.block_at(node, height).map_err(RunError::Chain)? else { break };
-            let block = chain.block(node, hash).map_err(RunError::Chain)?;
+            let Some(hash) = chain.block_at(node, height)? else { break };
+            let block = chain.block(node, hash)?;
             let connected_to = if height == birth {
                 // A fresh wallet knows only genesis: anchor the first block there.
-                let genesis = chain
-                    .block_at(node, 0)
-                    .map_err(RunError::Chain)?
-                    .unwrap_or(block.header.prev_blockhash);
+                let genesis = chain.block_at(node, 0)?.unwrap_or(block.header.prev_blockhash);
                 BlockId { height: 0, hash: genesis }
             } else {
                 BlockId { height: height - 1, hash: block.header.prev_blockhash }
             };
             self.wallet
                 .apply_block_connected_to(&block, height, connected_to)
-                .map_err(|e| RunError::Wallet(e.to_string()))?;
+                .map_err(|e| broken("apply a block", e))?;
             self.synced = Some(BlockRef { height, hash });
         }
         Ok(())
@@ -106,25 +124,34 @@ impl UserWallet {
         self.wallet.apply_unconfirmed_txs([(tx.clone(), time)]);
     }
 
-    /// Builds and signs a payment of `amount` to `script`, as a user's wallet does.
-    /// With `data`, the payment also carries one OP_RETURN output holding it.
+    /// Builds and signs a payment of `outputs` (in this order, an OP_RETURN among them if
+    /// wanted) at `fee_rate`, as a user's wallet does. Returns it with its fee.
     pub(crate) fn pay(
         &mut self,
-        script: ScriptBuf,
-        amount: Amount,
-        data: Option<Vec<u8>>,
-    ) -> Result<Transaction, String> {
+        outputs: &[TxOut],
+        fee_rate: FeeRate,
+    ) -> Result<(Transaction, Amount), WalletError> {
         let mut builder = self.wallet.build_tx();
-        builder.add_recipient(script, amount).fee_rate(USER_FEE_RATE);
-        if let Some(data) = data {
-            let push = bitcoin::script::PushBytesBuf::try_from(data).map_err(|e| e.to_string())?;
-            builder.add_data(&push);
+        builder.ordering(bdk_wallet::TxOrdering::Untouched).fee_rate(fee_rate);
+        for out in outputs {
+            builder.add_recipient(out.script_pubkey.clone(), out.value);
         }
-        let mut psbt = builder.finish_with_aux_rand(&mut self.rng).map_err(|e| e.to_string())?;
+        let mut psbt = builder.finish_with_aux_rand(&mut self.rng).map_err(|e| match e {
+            CreateTxError::CoinSelection(e) => {
+                WalletError::InsufficientFunds { needed: e.needed, available: e.available }
+            }
+            CreateTxError::OutputBelowDustLimit(i) => {
+                WalletError::Dust(outputs.get(i).map_or(Amount::ZERO, |o| o.value))
+            }
+            other => broken("build a payment", other),
+        })?;
+        let fee = psbt.fee().map_err(|e| broken("compute a fee", e))?;
         let secp = Secp256k1::new();
         psbt.sign(&self.master, &secp)
-            .map_err(|(_, errors)| format!("failed to sign: {errors:?}"))?;
-        psbt.finalize_mut(&secp).map_err(|errors| format!("failed to finalize: {errors:?}"))?;
-        psbt.extract_tx().map_err(|e| e.to_string())
+            .map_err(|(_, errors)| broken("sign a payment", format!("{errors:?}")))?;
+        psbt.finalize_mut(&secp)
+            .map_err(|errors| broken("finalize a payment", format!("{errors:?}")))?;
+        let tx = psbt.extract_tx().map_err(|e| broken("extract a payment", e))?;
+        Ok((tx, fee))
     }
 }

@@ -1,133 +1,40 @@
-//! Scenario files: the format (see `scenarios/SCHEMA.md`), parsed in two phases.
+//! Scenario files: the format (see `scenarios/SCHEMA.md`), read in two phases.
 //!
-//! Phase one reads the TOML into a strict serde mirror ([`raw`]), collecting every unknown key
-//! at once; phase two ([`validate`]) resolves names and checks that every parameter is
-//! possible, again collecting every problem. Each problem is a [`Diagnostic`] with file, line,
-//! column and key path.
+//! The TOML is parsed into spanned tables; the schema version is read first. Then every item
+//! is read into typed structs: top-level keys and actors here, each `[[peg]]` by the family
+//! its `kind` names, each `[[step]]` by the generic core or the family of the peg it names.
+//! Every problem is collected, with file, line, column and key path, as a [`Diagnostic`].
+//! Validation is linear in the file's size.
 
 mod diagnostic;
+mod expect;
+mod limits;
 mod model;
-mod raw;
+mod pegs;
+mod reader;
+mod schema;
 mod spans;
-mod validate;
-mod validate_babylon;
-mod validate_core;
-mod validate_expect;
-mod validate_liquid;
-mod validate_powpeg;
-mod validate_spv;
-mod validate_steps;
-mod validate_steps_spv;
-mod validate_steps_staking;
+mod steps;
+mod typed;
+mod units;
+mod validator;
 
+pub use crate::family::Per;
 pub use diagnostic::Diagnostic;
 pub use model::*;
+pub use schema::json_schema;
 
-use diagnostic::{SourceMap, suggest};
-use spans::{Seg, from_ignored, path_at, render, span_of};
+pub(crate) use reader::{Members, Reader};
+pub(crate) use units::parse_duration;
+
+use diagnostic::SourceMap;
+pub(crate) use diagnostic::suggest;
+use spans::{Seg, span_of};
 use toml::{
     Spanned,
     de::{DeTable, DeValue},
 };
-
-/// Phase one: reads the top level, then each actor, peg and step on its own, so that every
-/// unknown key and every type error in every item is reported.
-fn read_raw(
-    root: &Spanned<DeTable<'_>>,
-    source: &SourceMap<'_>,
-    problems: &mut Vec<Diagnostic>,
-) -> Option<raw::RawScenario> {
-    let table = root.get_ref();
-    let mut top = DeTable::new();
-    let (mut actors, mut pegs, mut steps) = (Default::default(), Vec::new(), Vec::new());
-    for (key, value) in table {
-        let path = vec![Seg::Key(key.get_ref().to_string())];
-        match (key.get_ref().as_ref(), value.get_ref()) {
-            ("actors", DeValue::Table(t)) => {
-                for (name, actor) in t {
-                    let mut p = path.clone();
-                    p.push(Seg::Key(name.get_ref().to_string()));
-                    if let Some(a) = read(actor, p, table, source, problems) {
-                        std::collections::BTreeMap::insert(
-                            &mut actors,
-                            name.get_ref().to_string(),
-                            a,
-                        );
-                    }
-                }
-            }
-            ("peg" | "step", DeValue::Array(items)) => {
-                for (i, item) in items.iter().enumerate() {
-                    let mut p = path.clone();
-                    p.push(Seg::Index(i));
-                    if key.get_ref() == "peg" {
-                        pegs.extend(read(item, p, table, source, problems));
-                    } else {
-                        steps.extend(read(item, p, table, source, problems));
-                    }
-                }
-            }
-            ("actors" | "peg" | "step", _) => {
-                let shape = if key.get_ref() == "actors" {
-                    "a table: [actors]"
-                } else {
-                    "an array of tables: [[...]]"
-                };
-                problems.push(source.diagnostic(
-                    Some(key.span()),
-                    render(&path),
-                    format!("must be {shape}"),
-                ));
-            }
-            _ => {
-                top.insert(key.clone(), value.clone());
-            }
-        }
-    }
-    let top = Spanned::new(root.span(), DeValue::Table(top));
-    let top: raw::RawTop = read(&top, Vec::new(), table, source, problems)?;
-    Some(raw::RawScenario { top, actors, peg: pegs, step: steps })
-}
-
-/// Deserializes one item, reporting its unknown keys and its first type error.
-fn read<T: serde::de::DeserializeOwned>(
-    value: &Spanned<DeValue<'_>>,
-    prefix: Vec<Seg>,
-    root: &DeTable<'_>,
-    source: &SourceMap<'_>,
-    problems: &mut Vec<Diagnostic>,
-) -> Option<T> {
-    let mut unknown = Vec::new();
-    let parsed =
-        serde_ignored::deserialize(toml::de::ValueDeserializer::from(value.clone()), |p| {
-            unknown.push(from_ignored(&p))
-        });
-    for rel in unknown {
-        let path: Vec<Seg> = prefix.iter().cloned().chain(rel).collect();
-        let word = match path.last() {
-            Some(Seg::Key(k)) => k.as_str(),
-            _ => "",
-        };
-        let mut d =
-            source.diagnostic(span_of(root, &path), render(&path), format!("unknown key `{word}`"));
-        d.help = suggest(word, raw::KNOWN_KEYS.iter().copied());
-        problems.push(d);
-    }
-    match parsed {
-        Ok(v) => Some(v),
-        Err(e) => {
-            let path = match (e.span(), value.get_ref()) {
-                (Some(span), DeValue::Table(t)) => {
-                    prefix.iter().cloned().chain(path_at(t, span.start)).collect()
-                }
-                _ => prefix,
-            };
-            let message = e.message().trim().replace('\n', "; ");
-            problems.push(source.diagnostic(e.span(), render(&path), message));
-            None
-        }
-    }
-}
+use validator::{Validator, key};
 
 /// The schema version this peglab reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -135,7 +42,7 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// Parses and validates one scenario file. `file` is how the user named it (for messages);
 /// `seed` overrides the file's seed.
 pub fn load(file: &str, text: &str, seed: Option<&str>) -> Result<Scenario, Vec<Diagnostic>> {
-    let source = SourceMap { file, text };
+    let source = SourceMap::new(file, text);
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(e) => {
@@ -165,19 +72,67 @@ pub fn load(file: &str, text: &str, seed: Option<&str>) -> Result<Scenario, Vec<
         }
     }
 
-    let mut problems = Vec::new();
-    let raw = read_raw(&root, &source, &mut problems);
-    let Some(raw) = raw.filter(|_| problems.is_empty()) else {
-        problems.sort_by_key(|p| (p.line, p.column));
-        return Err(problems);
-    };
-    let mut raw = raw;
-    if let Some(seed) = seed {
-        raw.top.seed = seed.to_owned();
+    let mut v = Validator::new(source, table);
+    let scenario = read(&mut v, &root, file, seed);
+    match scenario {
+        Some(s) if v.problems.is_empty() => Ok(s),
+        _ => {
+            let mut problems = v.problems;
+            problems.sort_by_key(|p| (p.line, p.column));
+            problems.dedup();
+            Err(problems)
+        }
     }
-    let validator = validate::Validator { source, root: table, problems };
-    validator.scenario(raw, file).map_err(|mut problems| {
-        problems.sort_by_key(|p| (p.line, p.column));
-        problems
+}
+
+fn read<'a>(
+    v: &mut Validator<'a>,
+    root: &Spanned<DeTable<'a>>,
+    file: &str,
+    seed: Option<&str>,
+) -> Option<Scenario> {
+    let table = root.get_ref();
+    let mut top = DeTable::new();
+    let mut actors = None;
+    let (mut pegs, mut steps): (&[Spanned<DeValue<'a>>], &[Spanned<DeValue<'a>>]) = (&[], &[]);
+    for (k, value) in table {
+        let name = k.get_ref().as_ref();
+        match (name, value.get_ref()) {
+            ("actors", DeValue::Table(t)) => actors = Some(t),
+            ("peg", DeValue::Array(items)) => pegs = &items[..],
+            ("step", DeValue::Array(items)) => steps = &items[..],
+            ("actors" | "peg" | "step", _) => {
+                let shape = if name == "actors" {
+                    "a table: [actors]"
+                } else {
+                    "an array of tables: [[...]]"
+                };
+                v.report(&[key(name)], format!("must be {shape}"), None);
+            }
+            _ => {
+                top.insert(k.clone(), value.clone());
+            }
+        }
+    }
+    let top = Spanned::new(root.span(), DeValue::Table(top));
+    let (raw, nodes, fee_rate) = v.top(&top)?;
+    if let Some(actors) = actors {
+        v.actors(actors);
+    }
+    let pegs = pegs::pegs(v, pegs);
+    if steps.is_empty() {
+        v.report(&[], "a scenario without steps shows nothing: add [[step]] tables", None);
+    }
+    let steps = steps::steps(v, steps, &pegs, nodes);
+    Some(Scenario {
+        file: file.to_owned(),
+        name: raw.name,
+        description: raw.description,
+        seed: seed.map_or(raw.seed, str::to_owned),
+        nodes,
+        fee_rate,
+        actors: std::mem::take(&mut v.actors).into_values().collect(),
+        pegs: pegs.pegs,
+        steps,
     })
 }

@@ -1,0 +1,408 @@
+//! Babylon BTC staking (`kind = "babylon"`): the staking output's three-leaf taproot tree
+//! (timelock, unbonding with the covenant quorum, slashing), the unbonding and slashing
+//! transactions, EOTS votes whose double-signing gives the provider's key away, and the
+//! covenant's adaptor signatures that only that key decrypts.
+
+mod adaptor;
+mod bip340;
+mod eots;
+pub(crate) mod script;
+mod steps;
+
+use std::sync::Arc;
+
+use bitcoin::{Amount, ScriptBuf};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    family::{Code, Family, PegRun, PegSpec, StepSpec, Verb},
+    policy::{Policy, SpendPath},
+    run::{
+        Cx, RunError,
+        keys::{KeyBook, Purpose},
+    },
+    scenario::{Destination, Members, Reader},
+};
+use script::Delegation;
+
+/// The Babylon family.
+pub(crate) struct Babylon;
+
+/// `[[peg]] kind = "babylon"`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Params {
+    /// "babylon-mainnet" or "babylon-devnet": covenant size and quorum, times, rate, fees.
+    preset: Option<String>,
+    /// The staker: a user whose wallet funds delegations and whose staking key signs.
+    staker: String,
+    /// Finality provider signers.
+    providers: Vec<String>,
+    /// The covenant committee: a count (covenant-1..) or signer names.
+    covenant: Option<Members>,
+    /// Covenant signatures needed.
+    quorum: Option<u64>,
+    /// Blocks before the staker may withdraw alone (1 to 65535).
+    staking_time: Option<u64>,
+    /// Blocks an unbonding (or slashing-refund) output waits (1 to 65535).
+    unbonding_time: Option<u64>,
+    /// The unbonding transaction's exact fee.
+    unbonding_fee: Option<String>,
+    /// Share of the stake a slashing burns (between 0 and 1).
+    slashing_rate: Option<f64>,
+    /// The slashing transaction's fee.
+    slashing_fee: Option<String>,
+    /// A 4-byte tag (hex): delegations carry the identifiable-staking OP_RETURN.
+    tag: Option<String>,
+}
+
+/// `delegate = { amount, name }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct DelegateArgs {
+    /// How much the staker stakes.
+    amount: String,
+    /// The transaction's name (default `delegate:<step number>`).
+    name: Option<String>,
+}
+
+/// `withdraw = { delegation, to, name }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct WithdrawArgs {
+    /// The delegation's name.
+    delegation: String,
+    /// An actor or a regtest address.
+    to: String,
+    /// The transaction's name.
+    name: Option<String>,
+}
+
+/// `unbond = { delegation, covenant, name }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct UnbondArgs {
+    /// The delegation's name.
+    delegation: String,
+    /// The covenant members who sign.
+    covenant: Vec<String>,
+    /// The transaction's name.
+    name: Option<String>,
+}
+
+/// `vote = { provider, height, block }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct VoteArgs {
+    /// The finality provider.
+    provider: String,
+    /// The height voted on.
+    height: u64,
+    /// A label for the block voted for.
+    block: String,
+}
+
+/// `slash = { delegation, name }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct SlashArgs {
+    /// The delegation's name.
+    delegation: String,
+    /// The transaction's name.
+    name: Option<String>,
+}
+
+/// A Babylon step, as read.
+#[derive(Debug)]
+enum Step {
+    Delegate { amount: Amount, name: String },
+    Withdraw { delegation: String, to: Destination, name: String },
+    Unbond { delegation: String, covenant: Vec<String>, name: String },
+    Vote { provider: String, height: u64, block: String },
+    Slash { delegation: String, name: String },
+}
+
+const VERBS: &[Verb] = &[
+    Verb {
+        name: "delegate",
+        about: "the staker pays a staking output: `delegate = { amount = \"0.5 BTC\", name = \"d1\" }`",
+        schema: |g| g.subschema_for::<DelegateArgs>(),
+    },
+    Verb {
+        name: "withdraw",
+        about: "the staker spends a delegation alone through its timelock leaf: `withdraw = { delegation = \"d1\", to = \"sam\" }`",
+        schema: |g| g.subschema_for::<WithdrawArgs>(),
+    },
+    Verb {
+        name: "unbond",
+        about: "the staker and covenant members sign the unbonding transaction: `unbond = { delegation = \"d1\", covenant = [...] }`",
+        schema: |g| g.subschema_for::<UnbondArgs>(),
+    },
+    Verb {
+        name: "vote",
+        about: "a finality provider signs an EOTS vote for a block at a height: `vote = { provider = \"fp\", height = 500, block = \"A\" }`",
+        schema: |g| g.subschema_for::<VoteArgs>(),
+    },
+    Verb {
+        name: "slash",
+        about: "anyone completes a delegation's slashing transaction: `slash = { delegation = \"d1\" }`",
+        schema: |g| g.subschema_for::<SlashArgs>(),
+    },
+];
+
+const STALLS: &[Code] = &[Code {
+    code: "no-delegation",
+    meaning: "the named delegation was never accepted by Bitcoin Core: there is nothing to spend",
+}];
+
+/// A preset: covenant size, quorum, staking time, unbonding time, unbonding fee (sat), slashing
+/// rate, slashing fee (sat).
+type Preset = (u64, u64, u64, u64, u64, f64, u64);
+
+/// Babylon mainnet (phase 2, `btcstaking_params.go`): 6-of-9 covenant, 64000 blocks staking,
+/// 1008 blocks unbonding, 32000 sat unbonding fee, 0.1 % slashing, 100000 sat slashing fee.
+const MAINNET: Preset = (9, 6, 64_000, 1008, 32_000, 0.001, 100_000);
+/// Babylon's `DefaultParams` (devnets): 3-of-5 covenant, 400 blocks minimum staking, 200 blocks
+/// unbonding, 10 % slashing (fees are scenario-scale choices).
+const DEVNET: Preset = (5, 3, 400, 200, 2_000, 0.1, 2_000);
+const PRESETS: &[(&str, Preset)] = &[("babylon-mainnet", MAINNET), ("babylon-devnet", DEVNET)];
+
+/// A validated Babylon peg.
+#[derive(Debug)]
+pub(crate) struct Spec {
+    pub(crate) staker: String,
+    pub(crate) providers: Vec<String>,
+    pub(crate) covenant: Vec<String>,
+    pub(crate) quorum: usize,
+    pub(crate) staking_time: u16,
+    pub(crate) unbonding_time: u16,
+    pub(crate) unbonding_fee: Amount,
+    pub(crate) slashing_rate: f64,
+    pub(crate) slashing_fee: Amount,
+    pub(crate) tag: Option<[u8; 4]>,
+}
+
+impl Family for Babylon {
+    fn kind(&self) -> &'static str {
+        "babylon"
+    }
+    fn about(&self) -> &'static str {
+        "Babylon BTC staking: timelock, unbonding and slashing leaves, EOTS key extraction, covenant adaptor signatures"
+    }
+    fn starter(&self) -> &'static str {
+        include_str!("../../../../scenarios/babylon/withdraw_and_unbond.toml")
+    }
+    fn verbs(&self) -> &'static [Verb] {
+        VERBS
+    }
+    fn stalls(&self) -> &'static [Code] {
+        STALLS
+    }
+    fn peg_schema(&self, g: &mut SchemaGenerator) -> Schema {
+        g.subschema_for::<Params>()
+    }
+
+    fn read_peg(&self, r: &mut Reader<'_, '_>) -> Option<Arc<dyn PegSpec>> {
+        let p: Params = r.parse()?;
+        let preset = p.preset.as_deref().and_then(|name| r.preset(name, PRESETS));
+        r.user("staker", &p.staker);
+        if p.providers.is_empty() {
+            r.report("providers", "a babylon peg needs at least one finality provider", None);
+        }
+        let providers = if p.providers.is_empty() {
+            Vec::new()
+        } else {
+            r.members("providers", &Members::Names(p.providers), "provider")
+        };
+        let covenant = match (&p.covenant, preset) {
+            (Some(spec), _) => r.members("covenant", spec, "covenant"),
+            (None, Some(preset)) => r.members("preset", &Members::Count(preset.0), "covenant"),
+            (None, None) => {
+                r.report("", "a babylon peg needs a `covenant` committee, or a `preset`", None);
+                Vec::new()
+            }
+        };
+        let quorum = p.quorum.or(preset.map(|p| p.1)).unwrap_or(covenant.len() as u64);
+        let quorum = r.threshold("quorum", quorum, covenant.len(), "covenant keys");
+        let staking_time = match p.staking_time.or(preset.map(|p| p.2)) {
+            Some(t) => r.csv("staking_time", t),
+            None => {
+                r.report("", "a babylon peg needs a `staking_time`, or a `preset`", None);
+                1
+            }
+        };
+        let unbonding_time = match p.unbonding_time.or(preset.map(|p| p.3)) {
+            Some(t) => r.csv("unbonding_time", t),
+            None => {
+                r.report("", "a babylon peg needs an `unbonding_time`, or a `preset`", None);
+                1
+            }
+        };
+        let mut fee = |key: &str, given: &Option<String>, default: Option<u64>| match given {
+            Some(text) => r.amount(key, text).unwrap_or_default(),
+            None => Amount::from_sat(default.unwrap_or(2_000)),
+        };
+        let unbonding_fee = fee("unbonding_fee", &p.unbonding_fee, preset.map(|p| p.4));
+        let slashing_fee = fee("slashing_fee", &p.slashing_fee, preset.map(|p| p.6));
+        let slashing_rate = p.slashing_rate.or(preset.map(|p| p.5)).unwrap_or(0.1);
+        if !(slashing_rate > 0.0 && slashing_rate < 1.0) {
+            r.report(
+                "slashing_rate",
+                format!("slashing rate {slashing_rate} must be between 0 and 1"),
+                None,
+            );
+        }
+        let tag = p.tag.as_deref().and_then(|t| r.hex::<4>("tag", t));
+        Some(Arc::new(Spec {
+            staker: p.staker,
+            providers,
+            covenant,
+            quorum,
+            staking_time,
+            unbonding_time,
+            unbonding_fee,
+            slashing_rate,
+            slashing_fee,
+            tag,
+        }))
+    }
+}
+
+impl Spec {
+    /// The scripts' keys and times.
+    pub(crate) fn delegation(
+        &self,
+        keys: &KeyBook,
+        secp: &bitcoin::secp256k1::Secp256k1<bitcoin::secp256k1::All>,
+    ) -> Delegation {
+        Delegation {
+            staker: keys.user_key(Purpose::Staking, &self.staker).x_only_public_key(secp).0,
+            providers: self.providers.iter().map(|p| keys.x_only(p)).collect(),
+            covenant: self.covenant.iter().map(|c| keys.x_only(c)).collect(),
+            quorum: self.quorum,
+            staking_time: self.staking_time,
+            unbonding_time: self.unbonding_time,
+        }
+    }
+}
+
+impl PegSpec for Spec {
+    fn family(&self) -> &'static dyn Family {
+        &Babylon
+    }
+
+    fn read_step(&self, verb: &'static str, r: &mut Reader<'_, '_>) -> Option<StepSpec> {
+        let (step, tx, judged) = match verb {
+            "delegate" => {
+                let a: DelegateArgs = r.parse()?;
+                let amount = r.amount("amount", &a.amount).unwrap_or_default();
+                let name = r.name_tx("name", verb, a.name.as_deref());
+                r.define("delegation", "name", &name);
+                (Step::Delegate { amount, name: name.clone() }, Some(name), true)
+            }
+            "withdraw" => {
+                let a: WithdrawArgs = r.parse()?;
+                r.find("delegation", "delegation", &a.delegation);
+                let to = r.destination("to", &a.to);
+                let name = r.name_tx("name", verb, a.name.as_deref());
+                (
+                    Step::Withdraw { delegation: a.delegation, to, name: name.clone() },
+                    Some(name),
+                    true,
+                )
+            }
+            "unbond" => {
+                let a: UnbondArgs = r.parse()?;
+                r.find("delegation", "delegation", &a.delegation);
+                for member in &a.covenant {
+                    if r.signer("covenant", member) && !self.covenant.contains(member) {
+                        let message =
+                            format!("`{member}` is not on `{}`'s covenant committee", r.peg());
+                        r.report("covenant", message, None);
+                    }
+                }
+                let name = r.name_tx("name", verb, a.name.as_deref());
+                (
+                    Step::Unbond {
+                        delegation: a.delegation,
+                        covenant: a.covenant,
+                        name: name.clone(),
+                    },
+                    Some(name),
+                    true,
+                )
+            }
+            "vote" => {
+                let a: VoteArgs = r.parse()?;
+                if !self.providers.contains(&a.provider) {
+                    let help = crate::scenario::suggest(
+                        &a.provider,
+                        self.providers.iter().map(String::as_str),
+                    );
+                    r.report(
+                        "provider",
+                        format!("`{}` is not a finality provider of `{}`", a.provider, r.peg()),
+                        help,
+                    );
+                } else {
+                    r.signer("provider", &a.provider);
+                }
+                (Step::Vote { provider: a.provider, height: a.height, block: a.block }, None, false)
+            }
+            "slash" => {
+                let a: SlashArgs = r.parse()?;
+                r.find("delegation", "delegation", &a.delegation);
+                let name = r.name_tx("name", verb, a.name.as_deref());
+                (Step::Slash { delegation: a.delegation, name: name.clone() }, Some(name), true)
+            }
+            _ => return None,
+        };
+        Some(StepSpec { args: Arc::new(step), tx, judged })
+    }
+
+    fn derive(&self, keys: &KeyBook) -> Value {
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        let d = self.delegation(keys, &secp);
+        let staking = ScriptBuf::new_p2tr_tweaked(d.staking_info(&secp).output_key());
+        let unbonding = ScriptBuf::new_p2tr_tweaked(d.unbonding_info(&secp).output_key());
+        json!({
+            "staker_key": d.staker.to_string(),
+            "timelock_script": d.timelock_script(d.staking_time).to_hex_string(),
+            "unbonding_script": d.unbonding_script().to_hex_string(),
+            "slashing_script": d.slashing_script().to_hex_string(),
+            "unbonding_timelock_script": d.timelock_script(d.unbonding_time).to_hex_string(),
+            "staking_output_script": staking.to_hex_string(),
+            "staking_address": crate::derive::address(&staking),
+            "unbonding_output_script": unbonding.to_hex_string(),
+            "unbonding_address": crate::derive::address(&unbonding),
+            "presigned": [
+                "unbonding transaction: staking output -> unbonding output (staker + covenant quorum)",
+                "slashing transaction from the staking output: burn slashing_rate, the rest to the slashing-refund output",
+                "slashing transaction from the unbonding output: the same",
+            ],
+        })
+    }
+
+    fn paths(&self, _: &KeyBook) -> Vec<SpendPath> {
+        let staker = || Policy::pk(self.staker.clone());
+        let covenant = || Policy::multi(self.quorum, &self.covenant);
+        let slashing =
+            || Policy::and(vec![staker(), Policy::multi(1, &self.providers), covenant()]);
+        vec![
+            SpendPath::new("timelock", "staking output", staker().after_blocks(self.staking_time)),
+            SpendPath::new("unbonding", "staking output", Policy::and(vec![staker(), covenant()])),
+            SpendPath::new("slashing", "staking output", slashing()),
+            SpendPath::new(
+                "timelock",
+                "unbonding output",
+                staker().after_blocks(self.unbonding_time),
+            ),
+            SpendPath::new("slashing", "unbonding output", slashing()),
+            SpendPath::new(
+                "timelock",
+                "slashing-refund output",
+                staker().after_blocks(self.unbonding_time),
+            ),
+        ]
+    }
+
+    fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
+        Ok(Box::new(steps::State::new(peg, self, cx)))
+    }
+}

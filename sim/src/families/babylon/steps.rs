@@ -1,0 +1,402 @@
+//! What a Babylon peg's steps do: delegate, withdraw through a timelock leaf, unbond with the
+//! covenant, vote, slash. Every spend is built and signed as far as its signers can, and
+//! Bitcoin Core judges it: a spent output, a missing key, a timelock not yet reached.
+
+use std::collections::BTreeMap;
+
+use bitcoin::{
+    Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, XOnlyPublicKey,
+    absolute::LockTime, hashes::Hash, key::Keypair, script::PushBytesBuf, secp256k1::SecretKey,
+    taproot::TaprootSpendInfo, transaction::Version,
+};
+
+use super::{Spec, Step, adaptor, eots, script::Delegation};
+use crate::{
+    family::{PegRun, StepArgs},
+    run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, stalled},
+    tx::{
+        fee::sign_with_fee,
+        taproot::{leaf_sighash, leaf_witness, sign_leaf},
+    },
+};
+
+/// A delegation's outputs as they were made.
+#[derive(Debug, Clone)]
+struct Record {
+    name: String,
+    staking: (OutPoint, Amount),
+    unbonding: Option<(OutPoint, Amount)>,
+    refund: Option<(OutPoint, Amount)>,
+}
+
+/// A Babylon peg's state.
+pub(super) struct State {
+    peg: String,
+    staker: String,
+    providers: Vec<String>,
+    covenant: Vec<String>,
+    quorum: usize,
+    unbonding_fee: Amount,
+    slashing_rate: f64,
+    slashing_fee: Amount,
+    tag: Option<[u8; 4]>,
+    delegation: Delegation,
+    records: Vec<Record>,
+    /// Votes signed: (provider, height) -> (message, signature).
+    votes: BTreeMap<(String, u64), ([u8; 32], eots::Signature)>,
+    /// Provider keys extracted from double votes.
+    extracted: BTreeMap<String, SecretKey>,
+}
+
+/// `OP_RETURN "babylon"`: Babylon mainnet's slashing burn script.
+fn burn_script() -> ScriptBuf {
+    ScriptBuf::new_op_return(b"babylon")
+}
+
+/// One input, one output paying `value` to `to` (the fee is taken later).
+fn spend_tx(outpoint: OutPoint, sequence: Sequence, value: Amount, to: ScriptBuf) -> Transaction {
+    Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn { previous_output: outpoint, sequence, ..TxIn::default() }],
+        output: vec![TxOut { value, script_pubkey: to }],
+    }
+}
+
+fn p2tr(info: &TaprootSpendInfo) -> ScriptBuf {
+    ScriptBuf::new_p2tr_tweaked(info.output_key())
+}
+
+impl State {
+    pub(super) fn new(peg: &str, spec: &Spec, cx: &Cx<'_>) -> Self {
+        Self {
+            peg: peg.to_owned(),
+            staker: spec.staker.clone(),
+            providers: spec.providers.clone(),
+            covenant: spec.covenant.clone(),
+            quorum: spec.quorum,
+            unbonding_fee: spec.unbonding_fee,
+            slashing_rate: spec.slashing_rate,
+            slashing_fee: spec.slashing_fee,
+            tag: spec.tag,
+            delegation: spec.delegation(cx.keys, cx.secp),
+            records: Vec::new(),
+            votes: BTreeMap::new(),
+            extracted: BTreeMap::new(),
+        }
+    }
+
+    fn staker_keypair(&self, cx: &Cx<'_>) -> Keypair {
+        Keypair::from_secret_key(cx.secp, &cx.keys.user_key(Purpose::Staking, &self.staker))
+    }
+
+    fn record(&self, name: &str) -> Result<Record, Outcome> {
+        self.records.iter().find(|r| r.name == name).cloned().ok_or_else(|| {
+            stalled("no-delegation", format!("{name} was never accepted by Bitcoin Core"))
+        })
+    }
+
+    fn update(&mut self, name: &str, change: impl FnOnce(&mut Record)) {
+        if let Some(r) = self.records.iter_mut().find(|r| r.name == name) {
+            change(r);
+        }
+    }
+
+    /// Covenant signatures for a leaf whose covenant multisig checks keys in sorted order:
+    /// the witness holds them last key first, an empty item for each member who does not sign.
+    fn covenant_sigs(
+        &self,
+        cx: &Cx<'_>,
+        signing: &[String],
+        sign: impl Fn(&SecretKey) -> Vec<u8>,
+    ) -> Vec<Vec<u8>> {
+        let mut committee: Vec<&String> = self.covenant.iter().collect();
+        committee.sort_by_key(|m| cx.keys.x_only(m).serialize());
+        committee
+            .iter()
+            .rev()
+            .map(|member| match (signing.contains(member), cx.signer(member)) {
+                (true, Ok((_, sk))) => sign(&sk),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    fn delegate(
+        &mut self,
+        cx: &mut Cx<'_>,
+        amount: Amount,
+        name: &str,
+    ) -> Result<StepResult, RunError> {
+        let mut result =
+            StepResult::new(format!("{} delegates {amount} on {}", self.staker, self.peg));
+        let spk = p2tr(&self.delegation.staking_info(cx.secp));
+        let mut outputs = vec![TxOut { value: amount, script_pubkey: spk.clone() }];
+        if let Some(tag) = self.tag {
+            let data = self.delegation.op_return(tag).as_bytes()[2..].to_vec();
+            let push = PushBytesBuf::try_from(data).expect("71 bytes");
+            outputs
+                .push(TxOut { value: Amount::ZERO, script_pubkey: ScriptBuf::new_op_return(push) });
+        }
+        let paid = cx.pay(&self.staker.clone(), outputs, name)?;
+        if let Some(tx) = paid.accepted()
+            && let Some(staking) = Cx::output_paying(tx, &spk)
+        {
+            self.records.push(Record {
+                name: name.to_owned(),
+                staking,
+                unbonding: None,
+                refund: None,
+            });
+            result.events.push(Event::Deposited {
+                peg: self.peg.clone(),
+                name: name.to_owned(),
+                amount,
+            });
+            result.events.push(Event::note(&self.peg, format!(
+                "withdrawable alone after {} blocks, or earlier with {} of {} covenant signatures",
+                self.delegation.staking_time,
+                self.quorum,
+                self.covenant.len()
+            )));
+        }
+        result.txs.extend(paid.made);
+        Ok(result.ended(paid.outcome))
+    }
+
+    fn withdraw(
+        &mut self,
+        cx: &mut Cx<'_>,
+        delegation: &str,
+        to: &crate::scenario::Destination,
+        name: &str,
+    ) -> Result<StepResult, RunError> {
+        let result = StepResult::new(format!(
+            "{} withdraws {delegation} through its timelock to {to}",
+            self.staker
+        ));
+        let record = match self.record(delegation) {
+            Ok(record) => record,
+            Err(stall) => return Ok(result.ended(stall)),
+        };
+        let d = &self.delegation;
+        // The latest output the staker may take alone: the slashing refund, the unbonding
+        // output, or the staking output. Spent already? Bitcoin Core says so.
+        let ((outpoint, value), info, blocks) = match (record.refund, record.unbonding) {
+            (Some(refund), _) => (refund, d.refund_info(cx.secp), d.unbonding_time),
+            (None, Some(unbonding)) => (unbonding, d.unbonding_info(cx.secp), d.unbonding_time),
+            (None, None) => (record.staking, d.staking_info(cx.secp), d.staking_time),
+        };
+        let script = d.timelock_script(blocks);
+        let prevout = TxOut { value, script_pubkey: p2tr(&info) };
+        let keypair = self.staker_keypair(cx);
+        let to_script = cx.script_of(to);
+        let mut tx = spend_tx(outpoint, Sequence::from_height(blocks), value, to_script);
+        sign_with_fee(&mut tx, 0, value, cx.fee_rate, |tx| {
+            let sig = sign_leaf(cx.secp, tx, 0, &prevout, &script, &keypair);
+            tx.input[0].witness = leaf_witness(vec![sig], &script, &info);
+        });
+        let (outcome, made) = cx.submit(name, tx, Some(value))?;
+        let mut result = result;
+        if matches!(outcome, Outcome::Accepted) {
+            result.events.push(Event::PaidOut {
+                peg: self.peg.clone(),
+                to: to.to_string(),
+                amount: made.tx.output[0].value,
+            });
+        }
+        result.txs.push(made);
+        Ok(result.ended(outcome))
+    }
+
+    fn unbond(
+        &mut self,
+        cx: &mut Cx<'_>,
+        delegation: &str,
+        covenant: &[String],
+        name: &str,
+    ) -> Result<StepResult, RunError> {
+        let result = StepResult::new(format!(
+            "{} and {} unbond {delegation}",
+            self.staker,
+            covenant.join(", ")
+        ));
+        let record = match self.record(delegation) {
+            Ok(record) => record,
+            Err(stall) => return Ok(result.ended(stall)),
+        };
+        let d = &self.delegation;
+        let (outpoint, value) = record.staking;
+        let mut tx = d.unbonding_tx(cx.secp, outpoint, value, self.unbonding_fee);
+        let info = d.staking_info(cx.secp);
+        let script = d.unbonding_script();
+        let prevout = TxOut { value, script_pubkey: p2tr(&info) };
+        let staker = sign_leaf(cx.secp, &tx, 0, &prevout, &script, &self.staker_keypair(cx));
+        let mut items = self.covenant_sigs(cx, covenant, |sk| {
+            sign_leaf(cx.secp, &tx, 0, &prevout, &script, &Keypair::from_secret_key(cx.secp, sk))
+        });
+        items.push(staker);
+        tx.input[0].witness = leaf_witness(items, &script, &info);
+        let unbonded = (OutPoint::new(tx.compute_txid(), 0), tx.output[0].value);
+        let unbonding_time = d.unbonding_time;
+        let (outcome, made) = cx.submit(name, tx, Some(value))?;
+        let mut result = result;
+        if matches!(outcome, Outcome::Accepted) {
+            self.update(delegation, |r| r.unbonding = Some(unbonded));
+            result.events.push(Event::note(&self.peg, format!(
+                "{} covenant signature(s) (quorum {}): unbonded; the staker may withdraw after {} blocks",
+                covenant.len(),
+                self.quorum,
+                unbonding_time
+            )));
+        }
+        result.txs.push(made);
+        Ok(result.ended(outcome))
+    }
+
+    /// A provider's vote; a second vote at one height for another block gives its key away.
+    fn vote(&mut self, cx: &Cx<'_>, provider: &str, height: u64, block: &str) -> StepResult {
+        let mut result =
+            StepResult::new(format!("{provider} votes for block {block} at height {height}"));
+        let Ok((_, secret)) = cx.signer(provider) else {
+            result.events.push(Event::note(&self.peg, format!("{provider} cannot sign: no vote")));
+            return result;
+        };
+        let public: XOnlyPublicKey = secret.x_only_public_key(cx.secp).0;
+        let block_hash = bitcoin::hashes::sha256::Hash::hash(block.as_bytes()).to_byte_array();
+        let message = eots::vote_message(height, &block_hash);
+        let signature = eots::sign(&secret, height, &message);
+        match self.votes.get(&(provider.to_owned(), height)).copied() {
+            Some((earlier, _)) if earlier == message => {
+                result.events.push(Event::note(
+                    &self.peg,
+                    format!("{provider} repeats its vote at height {height}"),
+                ));
+            }
+            Some((earlier, earlier_sig)) => {
+                match eots::extract(&public, &earlier, &earlier_sig, &message, &signature) {
+                    Some(key) => {
+                        self.extracted.insert(provider.to_owned(), key);
+                        result.events.push(Event::note(&self.peg, format!(
+                        "{provider} signed two blocks at height {height} with one committed nonce"
+                    )));
+                        result.events.push(Event::KeyExtracted {
+                            peg: self.peg.clone(),
+                            who: provider.to_owned(),
+                        });
+                    }
+                    None => result.events.push(Event::note(
+                        &self.peg,
+                        format!(
+                            "{provider} signed two blocks at height {height}, but no key came out"
+                        ),
+                    )),
+                }
+            }
+            None => {
+                self.votes.insert((provider.to_owned(), height), (message, signature));
+            }
+        }
+        result
+    }
+
+    /// Completes the delegation's slashing transaction (signed by the staker, adaptor-signed
+    /// by the covenant) with an extracted provider key, from the unbonding or the staking
+    /// output. Without an extracted key, anyone can still try: the provider's signature is
+    /// missing and the covenant's stay encrypted, and Bitcoin Core refuses the attempt.
+    fn slash(
+        &mut self,
+        cx: &mut Cx<'_>,
+        delegation: &str,
+        name: &str,
+    ) -> Result<StepResult, RunError> {
+        let result = StepResult::new(format!("anyone slashes {delegation} on {}", self.peg));
+        let record = match self.record(delegation) {
+            Ok(record) => record,
+            Err(stall) => return Ok(result.ended(stall)),
+        };
+        let d = &self.delegation;
+        let ((outpoint, value), info, from) = match record.unbonding {
+            Some(unbonding) => (unbonding, d.unbonding_info(cx.secp), "unbonding"),
+            None => (record.staking, d.staking_info(cx.secp), "staking"),
+        };
+        let extracted = self.extracted.iter().next().map(|(p, k)| (p.clone(), *k));
+        let burn = Amount::from_sat((value.to_sat() as f64 * self.slashing_rate).ceil() as u64);
+        let refund_info = d.refund_info(cx.secp);
+        let refund = value.checked_sub(burn + self.slashing_fee).unwrap_or(Amount::ZERO);
+        let mut tx = spend_tx(outpoint, Sequence::MAX, burn, burn_script());
+        tx.output.push(TxOut { value: refund, script_pubkey: p2tr(&refund_info) });
+        let script = d.slashing_script();
+        let prevout = TxOut { value, script_pubkey: p2tr(&info) };
+        // The covenant quorum's signatures are adaptor signatures encrypted to the provider's
+        // key: only the extracted key decrypts them into BIP340 signatures.
+        let quorum: Vec<String> = self.covenant.iter().take(self.quorum).cloned().collect();
+        let sighash = leaf_sighash(&tx, 0, &prevout, &script);
+        let encryption_key = match &extracted {
+            Some((provider, _)) => cx.keys.x_only(provider),
+            None => cx.keys.x_only(&self.providers[0]),
+        };
+        let mut items = self.covenant_sigs(cx, &quorum, |sk| {
+            let encrypted = adaptor::encrypted_sign(sk, &encryption_key, &sighash);
+            debug_assert!(adaptor::verify_encrypted(
+                &encrypted,
+                &sk.x_only_public_key(cx.secp).0,
+                &encryption_key,
+                &sighash
+            ));
+            match &extracted {
+                Some((_, key)) => adaptor::decrypt(&encrypted, key).to_vec(),
+                None => adaptor::undecrypted(&encrypted).to_vec(),
+            }
+        });
+        let mut providers: Vec<&String> = self.providers.iter().collect();
+        providers.sort_by_key(|f| cx.keys.x_only(f).serialize());
+        for f in providers.iter().rev() {
+            items.push(match &extracted {
+                Some((provider, key)) if *f == provider => sign_leaf(
+                    cx.secp,
+                    &tx,
+                    0,
+                    &prevout,
+                    &script,
+                    &Keypair::from_secret_key(cx.secp, key),
+                ),
+                _ => Vec::new(),
+            });
+        }
+        items.push(sign_leaf(cx.secp, &tx, 0, &prevout, &script, &self.staker_keypair(cx)));
+        tx.input[0].witness = leaf_witness(items, &script, &info);
+        let refund_out = (OutPoint::new(tx.compute_txid(), 1), refund);
+        let unbonding_time = d.unbonding_time;
+        let (outcome, made) = cx.submit(name, tx, Some(value))?;
+        let mut result = result;
+        if matches!(outcome, Outcome::Accepted) {
+            self.update(delegation, |r| r.refund = Some(refund_out));
+            let who = extracted.map(|(p, _)| p).unwrap_or_default();
+            result.events.push(Event::note(&self.peg, format!(
+                "slashed from the {from} output: {who}'s extracted key signs and decrypts the covenant's adaptor signatures; {burn} burned to OP_RETURN \"babylon\", {refund} to the staker after {unbonding_time} blocks"
+            )));
+        }
+        result.txs.push(made);
+        Ok(result.ended(outcome))
+    }
+}
+
+impl PegRun for State {
+    fn step(&mut self, args: &dyn StepArgs, cx: &mut Cx<'_>) -> Result<StepResult, RunError> {
+        let step = args.as_any().downcast_ref::<Step>().expect("a babylon step");
+        match step {
+            Step::Delegate { amount, name } => self.delegate(cx, *amount, name),
+            Step::Withdraw { delegation, to, name } => self.withdraw(cx, delegation, to, name),
+            Step::Unbond { delegation, covenant, name } => {
+                self.unbond(cx, delegation, covenant, name)
+            }
+            Step::Vote { provider, height, block } => Ok(self.vote(cx, provider, *height, block)),
+            Step::Slash { delegation, name } => self.slash(cx, delegation, name),
+        }
+    }
+
+    fn measure(&self, _: &str, _: Option<&str>, _: &mut Cx<'_>) -> Result<Amount, RunError> {
+        Ok(Amount::ZERO)
+    }
+}

@@ -30,3 +30,8 @@ bench: bitcoind
 
 # Everything CI runs.
 ci: check test
+
+# Fuzz the scenario parser: a million inputs (mutants of the suite, generated files) on every
+# core, then 200 accepted mutants run against real nodes. Crashing inputs go to fuzz-crashes/.
+fuzz INPUTS="1000000" RUNS="200": bitcoind
+    cargo run --release -p peglab-tests --bin peglab-fuzz -- --inputs {{INPUTS}} --run {{RUNS}}

@@ -1,6 +1,8 @@
 //! Shared helpers for peglab's integration tests.
 #![warn(missing_docs)]
 
+pub mod fuzz;
+
 use std::{path::PathBuf, sync::OnceLock};
 
 use peglab_harness::bitcoind;

@@ -82,4 +82,22 @@ pub enum LabError {
     /// A verb was given an impossible argument.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The temporary folder cannot hold datadirs (the message names it).
+    #[error("{0}")]
+    TempDir(String),
+    /// A node's process ended under the lab: killed, crashed, or out of disk.
+    #[error("node {}: bitcoind died ({status}) during `{method}`{}", node.0, tail.as_deref().map(|t| format!("; its log says: {t}")).unwrap_or_default())]
+    NodeDied {
+        /// The node.
+        node: NodeId,
+        /// How it ended (`killed by signal 9 (SIGKILL)`, `exit status 1`).
+        status: String,
+        /// The RPC that found it gone.
+        method: String,
+        /// The last lines of its stderr or debug.log, when they say something.
+        tail: Option<String>,
+    },
+    /// The run was interrupted (SIGINT, SIGTERM): nodes were stopped on purpose.
+    #[error("interrupted")]
+    Interrupted,
 }

@@ -37,15 +37,18 @@ pub(crate) struct Funder {
     pubkey: CompressedPublicKey,
     script: ScriptBuf,
     spent: BTreeSet<OutPoint>,
+    /// The premine's coins, as a premined datadir recorded them (saves a `scantxoutset`).
+    premined: Option<Scan>,
 }
 
-#[derive(Deserialize)]
-struct Scan {
+/// A `scantxoutset` answer: the coins paying the funding key, and the height they were seen at.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Scan {
     height: u32,
     unspents: Vec<Unspent>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Unspent {
     txid: Txid,
     vout: u32,
@@ -65,7 +68,31 @@ impl Funder {
             SecretKey::from_slice(seed.as_byte_array()).expect("a sha256 digest is a valid key");
         let pubkey = CompressedPublicKey(key.public_key(&secp));
         let script = ScriptBuf::new_p2wpkh(&pubkey.wpubkey_hash());
-        Self { secp, key, pubkey, script, spent: BTreeSet::new() }
+        Self { secp, key, pubkey, script, spent: BTreeSet::new(), premined: None }
+    }
+
+    /// Starts from the coins a premined datadir recorded (JSON of `scantxoutset`), instead of
+    /// scanning for them at the first payment.
+    pub(crate) fn use_premined(&mut self, scan_json: &str) {
+        self.premined = serde_json::from_str(scan_json).ok();
+    }
+
+    /// The coins paying the funding key now: the premine's (unless spent), or a scan.
+    fn coins(&mut self, rpc: &Rpc, node: NodeId, needed: Amount) -> Result<Scan, LabError> {
+        if let Some(scan) = &self.premined {
+            let left: Amount = scan
+                .unspents
+                .iter()
+                .filter(|u| !self.spent.contains(&OutPoint::new(u.txid, u.vout)))
+                .map(|u| u.amount)
+                .sum();
+            if left >= needed + Amount::from_int_btc(1) {
+                return Ok(scan.clone());
+            }
+            self.premined = None;
+        }
+        let desc = format!("raw({})", self.script.to_hex_string());
+        call(rpc, node, "scantxoutset", &[json!("start"), json!([desc])])
     }
 
     /// The script the lab mines to by default.
@@ -93,8 +120,8 @@ impl Funder {
         node: NodeId,
         targets: &[(ScriptBuf, Amount)],
     ) -> Result<Transaction, LabError> {
-        let desc = format!("raw({})", self.script.to_hex_string());
-        let scan: Scan = call(rpc, node, "scantxoutset", &[json!("start"), json!([desc])])?;
+        let amount: Amount = targets.iter().map(|(_, a)| *a).sum();
+        let scan = self.coins(rpc, node, amount)?;
         let mut coins: Vec<_> = scan
             .unspents
             .into_iter()
@@ -109,7 +136,6 @@ impl Funder {
             .iter()
             .map(|(script, value)| TxOut { value: *value, script_pubkey: script.clone() })
             .collect();
-        let amount: Amount = targets.iter().map(|(_, a)| *a).sum();
         for coin in coins {
             if total >= amount + Self::fee_bound(picked.len(), &outs) {
                 break;

@@ -12,11 +12,15 @@ mod funder;
 mod lab;
 mod node;
 mod rpc;
+pub mod rundir;
+pub mod signals;
 mod spawn;
 pub mod suite;
+mod template;
 
 pub use error::LabError;
 pub use funder::COINBASE_MATURITY;
 pub use lab::{JournalEntry, Lab, LabOptions, premine_for};
 pub use node::{LAB_EPOCH, Node, NodeOptions};
 pub use rpc::{Rpc, RpcError};
+pub use spawn::kill_all;

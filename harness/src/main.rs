@@ -5,5 +5,7 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
-    cli::run().into()
+    let exit = cli::run();
+    peglab_harness::rundir::finish();
+    exit.into()
 }

@@ -5,6 +5,7 @@ use std::{
     net::{Ipv4Addr, TcpListener},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::Mutex,
     thread,
     time::{Duration, Instant},
 };
@@ -15,7 +16,8 @@ use tempfile::TempDir;
 use crate::{
     error::LabError,
     rpc::{Rpc, RpcError, code},
-    spawn::spawn_tied,
+    rundir,
+    spawn::{kill_group, spawn_tied},
 };
 
 pub use peglab_sim::chain::LAB_EPOCH;
@@ -34,21 +36,24 @@ pub struct NodeOptions {
     pub mocktime: u64,
     /// Extra `bitcoind` arguments, after peglab's own (so they can override them).
     pub extra_args: Vec<String>,
+    /// A datadir to start from (copied): a premined chain.
+    pub template: Option<PathBuf>,
 }
 
 impl Default for NodeOptions {
     fn default() -> Self {
-        Self { p2p: false, mocktime: LAB_EPOCH, extra_args: Vec::new() }
+        Self { p2p: false, mocktime: LAB_EPOCH, extra_args: Vec::new(), template: None }
     }
 }
 
-/// A running regtest node. Killed when dropped, and when peglab dies.
+/// A running regtest node. Killed (with its process group) when dropped, and when peglab dies.
 ///
-/// Its datadir is deleted on drop unless [`Node::keep`] was called, or the drop happens while
-/// the thread panics (a failing test), in which case the path is printed.
+/// Its datadir lives in peglab's run folder (see [`crate::rundir`]) and is deleted on drop
+/// unless [`Node::keep`] was called, or the drop happens while the thread panics (a failing
+/// test), in which case it is kept and the path printed.
 #[derive(Debug)]
 pub struct Node {
-    child: Child,
+    child: Mutex<Child>,
     datadir: Option<TempDir>,
     path: PathBuf,
     rpc: Rpc,
@@ -78,18 +83,27 @@ impl Node {
             reason,
             datadir: datadir.to_owned(),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix("peglab-node-")
-            .tempdir()
-            .map_err(|e| start_error(format!("failed to create a datadir: {e}"), Path::new("-")))?;
+        let tmp = rundir::node_datadir()?;
         let path = tmp.path().to_owned();
+        if let Some(template) = &options.template {
+            copy_dir(template, &path).map_err(|e| {
+                LabError::TempDir(format!(
+                    "failed to copy the premined datadir into {}: {e} (is the temporary folder full?)",
+                    path.display()
+                ))
+            })?;
+        }
         let (child, rpc, p2p_port) = match launch(exe, options, &path) {
             Ok(launched) => launched,
-            Err(reason) => return Err(start_error(reason, &tmp.keep())),
+            Err(_) if crate::signals::interrupted() => return Err(LabError::Interrupted),
+            Err(reason) => return Err(start_error(reason, &rundir::keep(&tmp.keep()))),
         };
-        let mut node = Self { child, datadir: Some(tmp), path, rpc, p2p_port };
+        rundir::record_process_group(child.id());
+        let mut node = Self { child: Mutex::new(child), datadir: Some(tmp), path, rpc, p2p_port };
         let chain = match node.wait_ready() {
             Ok(chain) => chain,
+            // Stopped on purpose (SIGINT, SIGTERM): nothing to keep.
+            Err(_) if crate::signals::interrupted() => return Err(LabError::Interrupted),
             Err(reason) => {
                 let datadir = node.keep();
                 return Err(start_error(reason, &datadir));
@@ -107,7 +121,7 @@ impl Node {
         let started = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(status) = self.exit_status() {
                 let stderr = fs::read_to_string(self.path.join("stderr.log")).unwrap_or_default();
                 return Err(format!("it exited with {status}: {}", stderr.trim()));
             }
@@ -141,7 +155,38 @@ impl Node {
 
     /// The process id of the `bitcoind` process.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.lock().unwrap_or_else(|p| p.into_inner()).id()
+    }
+
+    /// How the process ended, if it has: `killed by signal 9 (SIGKILL)`, `exit status 1`.
+    pub fn exit_status(&self) -> Option<String> {
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let status = child.try_wait().ok()??;
+        use std::os::unix::process::ExitStatusExt;
+        Some(match status.signal() {
+            Some(signal) => format!("killed by signal {signal}{}", signal_name(signal)),
+            None => status.to_string(),
+        })
+    }
+
+    /// The last lines of the node's stderr and `debug.log` that say why it stopped, if any.
+    pub fn last_words(&self) -> Option<String> {
+        let stderr = fs::read_to_string(self.path.join("stderr.log")).unwrap_or_default();
+        let log = fs::read_to_string(self.debug_log()).unwrap_or_default();
+        let telling = |l: &&str| {
+            let l = l.to_ascii_lowercase();
+            l.contains("error")
+                || l.contains("space")
+                || l.contains("shutdown")
+                || l.contains("abort")
+        };
+        let lines: Vec<&str> = stderr
+            .lines()
+            .chain(log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev())
+            .filter(telling)
+            .collect();
+        let words: Vec<&str> = lines.iter().rev().take(3).rev().map(|l| l.trim()).collect();
+        (!words.is_empty()).then(|| words.join(" | "))
     }
 
     /// `127.0.0.1:port` where the node accepts P2P connections, if it does.
@@ -149,24 +194,51 @@ impl Node {
         self.p2p_port.map(|port| format!("127.0.0.1:{port}"))
     }
 
-    /// Keeps the datadir after the node stops; returns its path.
+    /// Keeps the datadir after the node stops: it moves to `$TMPDIR/peglab/kept/` (see
+    /// [`crate::rundir`]); returns its new path.
     pub fn keep(&mut self) -> PathBuf {
         if let Some(tmp) = self.datadir.take() {
-            let _ = tmp.keep();
+            self.path = rundir::keep(&tmp.keep());
         }
         self.path.clone()
     }
 }
 
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGKILL => " (SIGKILL)",
+        libc::SIGTERM => " (SIGTERM)",
+        libc::SIGINT => " (SIGINT)",
+        libc::SIGSEGV => " (SIGSEGV)",
+        libc::SIGABRT => " (SIGABRT)",
+        libc::SIGBUS => " (SIGBUS)",
+        _ => "",
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_group(self.child.get_mut().unwrap_or_else(|p| p.into_inner()));
         if thread::panicking() && self.datadir.is_some() {
             let path = self.keep();
             eprintln!("peglab: kept the datadir of a node of a failed run: {}", path.display());
         }
     }
+}
+
+/// Copies a datadir (files and folders) into `to`.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Spawns the process in `datadir`; returns it, its RPC connection and its P2P port.
@@ -204,7 +276,6 @@ fn node_args(datadir: &Path, rpc_port: u16, p2p_port: Option<u16>, mocktime: u64
         format!("-rpcuser={RPC_USER}"),
         format!("-rpcpassword={RPC_PASSWORD}"),
         "-disablewallet=1".to_owned(),
-        "-txindex=1".to_owned(),
         // Regtest runs Core's own consistency checks after every block by default; they test
         // Bitcoin Core, not the scenario, and make mining slower as the chain grows.
         "-checkblockindex=0".to_owned(),

@@ -3,12 +3,15 @@
 //! On Linux a child asks the kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`).
 //! The kernel ties that to the *thread* that forked the child, so every child is forked by one
 //! long-lived spawner thread: a node started from a short-lived worker thread must not die when
-//! that worker ends.
+//! that worker ends. Each child also leads a process group of its own, so that killing the
+//! group takes what it spawned along (a wrapper script that runs bitcoind without `exec`).
+//! Live groups are registered, so that a signal handler can stop them all at once.
 
 use std::{
+    collections::BTreeSet,
     io,
     process::{Child, Command},
-    sync::{OnceLock, mpsc},
+    sync::{Mutex, OnceLock, mpsc},
     thread,
 };
 
@@ -19,7 +22,10 @@ struct Request {
 
 static SPAWNER: OnceLock<Result<mpsc::Sender<Request>, io::ErrorKind>> = OnceLock::new();
 
-/// Spawns `cmd` so that it dies when this process dies.
+/// Process groups of live children.
+static GROUPS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+/// Spawns `cmd` so that it dies when this process dies, leading a process group of its own.
 pub(crate) fn spawn_tied(mut cmd: Command) -> io::Result<Child> {
     tie_to_parent(&mut cmd);
     let spawner = SPAWNER.get_or_init(|| {
@@ -39,13 +45,42 @@ pub(crate) fn spawn_tied(mut cmd: Command) -> io::Result<Child> {
     spawner
         .send(Request { cmd, reply })
         .map_err(|_| io::Error::other("the spawner thread has stopped"))?;
-    answer.recv().map_err(|_| io::Error::other("the spawner thread has stopped"))?
+    let child = answer.recv().map_err(|_| io::Error::other("the spawner thread has stopped"))??;
+    GROUPS.lock().unwrap_or_else(|p| p.into_inner()).insert(child.id());
+    Ok(child)
+}
+
+/// Kills the process group led by `child` (the child and whatever it spawned) and reaps the
+/// child.
+pub(crate) fn kill_group(child: &mut Child) {
+    let pgid = child.id();
+    kill(pgid);
+    let _ = child.kill();
+    let _ = child.wait();
+    GROUPS.lock().unwrap_or_else(|p| p.into_inner()).remove(&pgid);
+}
+
+/// Kills every live child's process group (a signal handler stopping the run).
+pub fn kill_all() {
+    let groups: Vec<u32> =
+        GROUPS.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
+    groups.into_iter().for_each(kill);
+}
+
+fn kill(pgid: u32) {
+    let Ok(pgid) = libc::pid_t::try_from(pgid) else { return };
+    #[expect(unsafe_code, reason = "killpg is the way to signal a process group")]
+    // SAFETY: a plain syscall; a group that is gone only returns an error.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
 }
 
 #[cfg(target_os = "linux")]
 fn tie_to_parent(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+    cmd.process_group(0);
     #[expect(unsafe_code, reason = "pre_exec and prctl are the only way to set PR_SET_PDEATHSIG")]
     // SAFETY: the closure only calls async-signal-safe functions (prctl, getppid, _exit).
     unsafe {
@@ -63,4 +98,7 @@ fn tie_to_parent(cmd: &mut Command) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn tie_to_parent(_cmd: &mut Command) {}
+fn tie_to_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+}

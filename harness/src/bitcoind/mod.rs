@@ -12,8 +12,10 @@ use std::{
     env,
     ffi::OsString,
     fmt,
+    fs::File,
     path::{Path, PathBuf},
-    process::Command,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
 };
 
 pub use build::{BuildError, BuildProgress, build_into_cache};
@@ -81,6 +83,14 @@ pub enum BitcoindError {
         /// What went wrong running `-version`.
         reason: String,
     },
+    /// The temporary folder cannot be used (the message names it).
+    #[error("the temporary folder {} is not usable: {reason} (set TMPDIR to a writable folder)", dir.display())]
+    TempDir {
+        /// The folder.
+        dir: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// No home or cache folder to keep a build in.
     #[error("failed to find a cache folder: set {PEGLAB_CACHE_DIR} or HOME")]
     NoCacheDir,
@@ -131,25 +141,51 @@ pub fn find_or_build(progress: &dyn BuildProgress) -> Result<Bitcoind, BitcoindE
     checked(exe, Origin::Built)
 }
 
+/// How long `bitcoind -version` may take.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn checked(exe: PathBuf, origin: Origin) -> Result<Bitcoind, BitcoindError> {
     let not_bitcoind =
         |reason: String| BitcoindError::NotBitcoind { exe: exe.clone(), origin, reason };
     // Even `-version` writes `settings.json` into the datadir: give it a throwaway one, so
     // that concurrent checks do not race in (or litter) the user's `~/.bitcoin`.
-    let datadir =
-        tempfile::tempdir().map_err(|e| not_bitcoind(format!("no temporary folder: {e}")))?;
-    let out = Command::new(&exe)
-        .arg(format!("-datadir={}", datadir.path().display()))
+    let datadir = tempfile::tempdir()
+        .map_err(|e| BitcoindError::TempDir { dir: env::temp_dir(), reason: e.to_string() })?;
+    let (out_path, err_path) = (datadir.path().join("stdout"), datadir.path().join("stderr"));
+    let temp_err =
+        |e: std::io::Error| BitcoindError::TempDir { dir: env::temp_dir(), reason: e.to_string() };
+    let mut cmd = Command::new(&exe);
+    cmd.arg(format!("-datadir={}", datadir.path().display()))
         .arg("-version")
-        .output()
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path).map_err(temp_err)?)
+        .stderr(File::create(&err_path).map_err(temp_err)?);
+    // Tied to peglab, in a group of its own, and bounded in time: a binary that hangs is
+    // killed, with what it spawned.
+    let mut child = crate::spawn::spawn_tied(cmd)
         .map_err(|e| not_bitcoind(format!("failed to run it: {e}")))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let started = Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        if started.elapsed() > VERSION_TIMEOUT {
+            crate::spawn::kill_group(&mut child);
+            return Err(not_bitcoind(format!(
+                "`-version` did not answer within {} s (it was killed)",
+                VERSION_TIMEOUT.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    crate::spawn::kill_group(&mut child);
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
     let first = stdout.lines().next().unwrap_or_default().trim().to_owned();
-    if !out.status.success() || !first.contains("Bitcoin Core") {
+    if !status.success() || !first.contains("Bitcoin Core") {
         return Err(not_bitcoind(format!(
-            "`-version` exited with {} and printed {first:?} {:?}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
+            "`-version` exited with {status} and printed {first:?} {:?}",
+            stderr.trim()
         )));
     }
     Ok(Bitcoind { exe, origin, version: first })

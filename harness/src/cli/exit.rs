@@ -15,6 +15,9 @@ pub(crate) enum Exit {
     LabFailed,
     /// 4: a bug in peglab (a panic): please report it, with the report and the file.
     Bug,
+    /// 128 + the signal's number: a SIGINT (130) or SIGTERM (143) stopped the run; the report
+    /// of what ran was written.
+    Interrupted(u8),
 }
 
 impl From<Exit> for ExitCode {
@@ -25,6 +28,7 @@ impl From<Exit> for ExitCode {
             Exit::InvalidInput => 2,
             Exit::LabFailed => 3,
             Exit::Bug => 4,
+            Exit::Interrupted(signal) => 128u8.saturating_add(signal),
         })
     }
 }

@@ -33,6 +33,11 @@ pub(crate) struct Args {
     /// Keep every node's datadir (failed scenarios always keep theirs).
     #[arg(long)]
     keep: bool,
+    /// Run one shard of the files: `count:K/N` (every Nth file from the Kth, in path order)
+    /// or `hash:K/N` (by a hash of each file's path, stable as files come and go), as
+    /// cargo-nextest shards. K counts from 1.
+    #[arg(long, value_name = "count:K/N | hash:K/N", value_parser = suite::Shard::parse)]
+    partition: Option<suite::Shard>,
 }
 
 pub(crate) fn run(args: &Args) -> Exit {
@@ -43,6 +48,10 @@ pub(crate) fn run(args: &Args) -> Exit {
             return Exit::InvalidInput;
         }
     };
+    let files = match &args.partition {
+        Some(shard) => shard.select(files),
+        None => files,
+    };
     let (scenarios, problems) = suite::load_all(&files, args.seed.as_deref());
     if !problems.is_empty() {
         for p in &problems {
@@ -50,6 +59,9 @@ pub(crate) fn run(args: &Args) -> Exit {
         }
         eprintln!("peglab: {} problem(s) in scenario files; nothing ran", problems.len());
         return Exit::InvalidInput;
+    }
+    if let Err(e) = peglab_harness::signals::install() {
+        eprintln!("peglab: failed to handle SIGINT and SIGTERM: {e}");
     }
     let exe = match bitcoind::find_or_build(&StderrProgress::new()) {
         Ok(found) => found.exe,
@@ -96,6 +108,13 @@ pub(crate) fn run(args: &Args) -> Exit {
     let failed = reports.iter().filter(|r| !r.passed).count();
     if human {
         println!("{} passed, {} failed", reports.len() - failed, failed);
+    }
+    if let Some((signal, name)) = peglab_harness::signals::signal() {
+        let not_run = scenarios.len() - reports.len();
+        eprintln!(
+            "peglab: interrupted by {name}; {not_run} scenario(s) not run; the report of what ran is written"
+        );
+        return Exit::Interrupted(u8::try_from(signal).unwrap_or(0));
     }
     if reports.iter().any(|r| r.bug.is_some()) {
         Exit::Bug

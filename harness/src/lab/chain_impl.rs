@@ -23,10 +23,10 @@ const FUNDING_OUTPUTS_PER_TX: usize = 500;
 const BLOCKS_TO_MOVE_MTP: u32 = 6;
 
 #[derive(Deserialize)]
-struct HeaderInfo {
-    height: u32,
-    confirmations: i64,
-    time: u64,
+pub(super) struct HeaderInfo {
+    pub(super) height: u32,
+    pub(super) confirmations: i64,
+    pub(super) time: u64,
 }
 
 #[derive(Deserialize)]
@@ -51,13 +51,13 @@ impl Lab {
                 code: code::VERIFY_ERROR | code::VERIFY_REJECTED | code::VERIFY_ALREADY_IN_CHAIN,
                 message,
             }) => Ok(Err(Rejection::parse(message.strip_prefix(strip).unwrap_or(&message)))),
-            Err(source) => Err(LabError::Rpc { node, method: method.to_owned(), source }),
+            Err(source) => Err(self.failure(node, method, source)),
         }
     }
 
     /// A query that answers "not found" with `RPC_INVALID_ADDRESS_OR_KEY` or
     /// `RPC_INVALID_PARAMETER`: `Ok(None)` then.
-    fn call_optional<T: serde::de::DeserializeOwned>(
+    pub(super) fn call_optional<T: serde::de::DeserializeOwned>(
         &self,
         node: NodeId,
         method: &str,
@@ -70,7 +70,7 @@ impl Lab {
                 code: code::INVALID_ADDRESS_OR_KEY | code::INVALID_PARAMETER,
                 ..
             }) => Ok(None),
-            Err(source) => Err(LabError::Rpc { node, method: method.to_owned(), source }),
+            Err(source) => Err(self.failure(node, method, source)),
         }
     }
 
@@ -86,7 +86,16 @@ impl Lab {
         })
     }
 
-    fn header_info(&self, node: NodeId, hash: BlockHash) -> Result<HeaderInfo, LabError> {
+    /// The height of `node`'s best block.
+    pub(super) fn tip_height(&self, node: NodeId) -> Result<u32, LabError> {
+        self.call(node, "getblockcount", &[])
+    }
+
+    pub(super) fn header_info(
+        &self,
+        node: NodeId,
+        hash: BlockHash,
+    ) -> Result<HeaderInfo, LabError> {
         self.call(node, "getblockheader", &[json!(hash), json!(true)])
     }
 
@@ -176,6 +185,7 @@ impl Chain for Lab {
                         detail: e.to_string(),
                     }
                 })?;
+                self.locator.borrow_mut().note(hash, txs.iter().map(Transaction::compute_txid));
                 self.sync_group(node)?;
                 Ok(Ok(hash))
             }
@@ -236,6 +246,7 @@ impl Chain for Lab {
     ) -> Result<Result<Txid, Rejection>, LabError> {
         let sent = self.call_or_reject(node, "sendrawtransaction", &send_args(tx), "")?;
         if sent.is_ok() {
+            self.locator.borrow_mut().pending = true;
             self.relay(node, tx)?;
         }
         Ok(sent)
@@ -265,29 +276,21 @@ impl Chain for Lab {
     }
 
     fn tx_status(&self, node: NodeId, txid: Txid) -> Result<TxStatus, LabError> {
-        let Some(tx) =
-            self.call_optional::<Value>(node, "getrawtransaction", &[json!(txid), json!(1)])?
-        else {
-            return Ok(TxStatus::Unknown);
-        };
-        let Some(hash) = tx["blockhash"].as_str() else { return Ok(TxStatus::InMempool) };
-        let hash: BlockHash = hash.parse().map_err(|_| LabError::BadAnswer {
-            node,
-            method: "getrawtransaction".into(),
-            detail: format!("bad block hash {hash}"),
-        })?;
-        let info = self.header_info(node, hash)?;
-        Ok(match u32::try_from(info.confirmations) {
-            Ok(confirmations) if confirmations > 0 => {
-                TxStatus::Confirmed { block: BlockRef { height: info.height, hash }, confirmations }
-            }
-            _ => TxStatus::Unknown,
-        })
+        if let Some((hash, height, confirmations)) = self.locate(node, txid)? {
+            return Ok(TxStatus::Confirmed { block: BlockRef { height, hash }, confirmations });
+        }
+        // Without -txindex, only the mempool answers by txid alone.
+        let in_mempool =
+            self.call_optional::<Value>(node, "getmempoolentry", &[json!(txid)])?.is_some();
+        Ok(if in_mempool { TxStatus::InMempool } else { TxStatus::Unknown })
     }
 
     fn transaction(&self, node: NodeId, txid: Txid) -> Result<Option<Transaction>, LabError> {
-        let hex: Option<String> =
-            self.call_optional(node, "getrawtransaction", &[json!(txid), json!(0)])?;
+        let args = match self.locate(node, txid)? {
+            Some((hash, _, _)) => vec![json!(txid), json!(0), json!(hash)],
+            None => vec![json!(txid), json!(0)],
+        };
+        let hex: Option<String> = self.call_optional(node, "getrawtransaction", &args)?;
         hex.map(|hex| Self::decode_hex(node, "getrawtransaction", &hex)).transpose()
     }
 
@@ -369,6 +372,7 @@ impl Chain for Lab {
             let hash = serde_json::from_value(mined["hash"].clone()).map_err(|e| {
                 LabError::BadAnswer { node, method: "generateblock".into(), detail: e.to_string() }
             })?;
+            self.locator.borrow_mut().note(hash, txs);
             branch.push(hash);
         }
         // The old branch is valid again, just shorter: the node stays on the new one.

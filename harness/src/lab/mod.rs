@@ -2,6 +2,7 @@
 //! needs. [`Lab`] implements [`peglab_sim::Chain`].
 
 mod chain_impl;
+mod locate;
 mod network;
 
 use std::{
@@ -37,6 +38,12 @@ pub fn premine_for(funds: bitcoin::Amount) -> u32 {
     }
     PREMINE.max(height + COINBASE_MATURITY)
 }
+/// Most blocks one `generatetodescriptor` call mines.
+const MINE_CHUNK: u32 = 10_000;
+/// Blocks that may be mined without moving the clock: well within the two hours of block
+/// times Core allows ahead of it (about 43,000 blocks).
+const CLOCK_SLACK: u64 = 25_000;
+
 /// How long a node may take to follow a block its peer has.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -49,11 +56,14 @@ pub struct LabOptions {
     pub premine: u32,
     /// Extra `bitcoind` arguments for every node.
     pub extra_args: Vec<String>,
+    /// Start nodes from a premined datadir kept in peglab's cache (same blocks, no mining)
+    /// rather than mining the premine.
+    pub template: bool,
 }
 
 impl Default for LabOptions {
     fn default() -> Self {
-        Self { nodes: 1, premine: PREMINE, extra_args: Vec::new() }
+        Self { nodes: 1, premine: PREMINE, extra_args: Vec::new(), template: true }
     }
 }
 
@@ -68,6 +78,10 @@ pub struct Lab {
     clock: u64,
     /// Chain-changing RPCs, when recording.
     journal: Option<std::cell::RefCell<Vec<JournalEntry>>>,
+    /// Which blocks hold which transactions (nodes run without `-txindex`).
+    locator: std::cell::RefCell<locate::Locator>,
+    /// Blocks mined since the clock last moved (see [`Lab::keep_clock_ahead`]).
+    blocks_since_clock: u64,
 }
 
 /// One recorded RPC: the node, the method, its arguments.
@@ -89,10 +103,23 @@ impl Lab {
         if options.nodes == 0 {
             return Err(LabError::InvalidArgument("a lab needs at least one node".into()));
         }
+        let mut funder = Funder::new();
+        let template =
+            match options.premine > 0 && options.template && options.extra_args.is_empty() {
+                true => crate::template::premined(exe, options.premine, funder.script())?,
+                false => None,
+            };
+        if let Some(coins) = template
+            .as_ref()
+            .and_then(|t| std::fs::read_to_string(t.join(crate::template::COINS)).ok())
+        {
+            funder.use_premined(&coins);
+        }
         let node_options = NodeOptions {
             p2p: options.nodes > 1,
             mocktime: LAB_EPOCH,
             extra_args: options.extra_args.clone(),
+            template: template.clone(),
         };
         let nodes = thread::scope(|s| {
             let starting: Vec<_> =
@@ -105,12 +132,14 @@ impl Lab {
         let mut lab = Self {
             groups: vec![0; nodes.len()],
             nodes,
-            funder: Funder::new(),
+            funder,
             clock: LAB_EPOCH,
             journal: None,
+            locator: Default::default(),
+            blocks_since_clock: 0,
         };
         lab.connect_all()?;
-        if options.premine > 0 {
+        if options.premine > 0 && template.is_none() {
             lab.mine_to_funder(NodeId::FIRST, options.premine)?;
         }
         Ok(lab)
@@ -148,11 +177,37 @@ impl Lab {
         method: &str,
         args: &[Value],
     ) -> Result<T, LabError> {
-        self.raw_call(id, method, args).map_err(|source| LabError::Rpc {
-            node: id,
-            method: method.to_owned(),
-            source,
-        })
+        self.raw_call(id, method, args).map_err(|source| self.failure(id, method, source))
+    }
+
+    /// What an RPC failure means: the node died (and how), the run was interrupted, or the
+    /// call itself failed.
+    pub(crate) fn failure(
+        &self,
+        id: NodeId,
+        method: &str,
+        source: crate::rpc::RpcError,
+    ) -> LabError {
+        if crate::signals::interrupted() {
+            return LabError::Interrupted;
+        }
+        if let crate::rpc::RpcError::Transport(_) = source
+            && let Ok(node) = self.node(id)
+        {
+            // A dying process may still hold its socket for a moment.
+            for _ in 0..50 {
+                if let Some(status) = node.exit_status() {
+                    return LabError::NodeDied {
+                        node: id,
+                        status,
+                        method: method.to_owned(),
+                        tail: node.last_words(),
+                    };
+                }
+                thread::sleep(Duration::from_millis(2));
+            }
+        }
+        LabError::Rpc { node: id, method: method.to_owned(), source }
     }
 
     /// Every RPC of the lab goes through here (and into the journal, when it is on).
@@ -187,7 +242,8 @@ impl Lab {
         self.generate(id, n, &script)
     }
 
-    /// `generatetodescriptor` to a raw script, then waits for connected peers to follow.
+    /// `generatetodescriptor` to a raw script, in chunks that keep block times valid, then
+    /// waits for connected peers to follow.
     fn generate(
         &mut self,
         id: NodeId,
@@ -195,15 +251,51 @@ impl Lab {
         script: &bitcoin::Script,
     ) -> Result<Vec<BlockHash>, LabError> {
         let desc = format!("raw({})", script.to_hex_string());
-        let hashes: Vec<BlockHash> =
-            self.call(id, "generatetodescriptor", &[json!(n), json!(desc)])?;
+        let mut hashes: Vec<BlockHash> = Vec::with_capacity(n as usize);
+        let mut left = n;
+        while left > 0 {
+            let chunk = left.min(MINE_CHUNK);
+            self.keep_clock_ahead(id, chunk)?;
+            let mined: Vec<BlockHash> =
+                self.call(id, "generatetodescriptor", &[json!(chunk), json!(desc)])?;
+            hashes.extend(mined);
+            left -= chunk;
+        }
+        // What the lab broadcast went into the first block: note where.
+        if std::mem::take(&mut self.locator.borrow_mut().pending)
+            && let Some(first) = hashes.first()
+        {
+            self.read_block(id, *first)?;
+        }
         self.sync_group(id)?;
         Ok(hashes)
+    }
+
+    /// Each block's time must be later than the median of the 11 before it, so with the clock
+    /// frozen, block times run ahead of it (about a second every six blocks), and Core refuses
+    /// a block more than two hours ahead of its clock (`time-too-new`), some 43,000 blocks in.
+    /// So before mining past [`CLOCK_SLACK`] blocks since the clock last moved, the clock moves
+    /// up to the tip's time: deterministic (it depends only on the blocks), and never for the
+    /// short runs of blocks most scenarios mine.
+    fn keep_clock_ahead(&mut self, id: NodeId, blocks: u32) -> Result<(), LabError> {
+        self.blocks_since_clock += u64::from(blocks);
+        if self.blocks_since_clock <= CLOCK_SLACK {
+            return Ok(());
+        }
+        let tip: BlockHash = self.call(id, "getbestblockhash", &[])?;
+        let header: Value = self.call(id, "getblockheader", &[json!(tip), json!(true)])?;
+        let tip_time = header["time"].as_u64().unwrap_or(self.clock);
+        if tip_time > self.clock {
+            self.set_clock(tip_time)?;
+        }
+        self.blocks_since_clock = u64::from(blocks);
+        Ok(())
     }
 
     /// Sets every node's clock to `time`.
     fn set_clock(&mut self, time: u64) -> Result<(), LabError> {
         self.clock = time;
+        self.blocks_since_clock = 0;
         for id in self.ids() {
             self.call::<Value>(id, "setmocktime", &[json!(time)])?;
         }

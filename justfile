@@ -23,10 +23,11 @@ check:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
 
-# Node start-to-ready, cost per mined block, and the Liquid v1 scenario, each against bare RPC.
+# peglab beside bare bitcoind: node start and stop, cost per mined block, a small scenario,
+# Liquid v1, the suite at --jobs 2, and 64,000 blocks of Babylon's mainnet staking time.
 bench: bitcoind
     cargo bench -p peglab-harness --bench node
-    cargo bench -p peglab-harness --bench liquid
+    cargo bench -p peglab-harness --bench scenarios
 
 # Everything CI runs.
 ci: check test
@@ -35,3 +36,8 @@ ci: check test
 # core, then 200 accepted mutants run against real nodes. Crashing inputs go to fuzz-crashes/.
 fuzz INPUTS="1000000" RUNS="200": bitcoind
     cargo run --release -p peglab-tests --bin peglab-fuzz -- --inputs {{INPUTS}} --run {{RUNS}}
+
+# Run the suite ROUNDS times in one process at --jobs 2 and check nothing piles up between
+# rounds (file descriptors, threads, memory, datadirs, bitcoind processes).
+soak ROUNDS="50": bitcoind
+    cargo run --release -p peglab-tests --bin peglab-soak -- --rounds {{ROUNDS}}

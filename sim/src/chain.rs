@@ -143,7 +143,18 @@ pub trait Chain {
         &self,
         node: NodeId,
         tx: &Transaction,
-    ) -> Result<Result<(), Rejection>, Self::Error>;
+    ) -> Result<Result<(), Rejection>, Self::Error> {
+        let mut verdicts = self.test_accept_many(node, std::slice::from_ref(tx))?;
+        Ok(verdicts.pop().unwrap_or(Ok(())))
+    }
+
+    /// Whether `node`'s mempool would accept each of `txs` on its own (they must not spend
+    /// each other's outputs nor the same ones), asking Bitcoin Core about many per call.
+    fn test_accept_many(
+        &self,
+        node: NodeId,
+        txs: &[Transaction],
+    ) -> Result<Vec<Result<(), Rejection>>, Self::Error>;
 
     /// Where `txid` stands on `node`.
     fn tx_status(&self, node: NodeId, txid: Txid) -> Result<TxStatus, Self::Error>;

@@ -39,7 +39,10 @@ pub fn derive(scenario: &Scenario) -> Value {
             if let Value::Object(map) = &mut view {
                 map.insert("name".into(), json!(peg.name));
                 map.insert("kind".into(), json!(peg.kind()));
-                map.insert("spend_paths".into(), json!(peg.spec.paths(&keys)));
+                let paths: Vec<_> =
+                    peg.spec.locks(&keys).into_iter().flat_map(|lock| lock.paths).collect();
+                map.insert("spend_paths".into(), json!(paths));
+                map.insert("transactions".into(), json!(peg.spec.transactions()));
             }
             view
         })

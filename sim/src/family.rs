@@ -15,7 +15,7 @@ use schemars::{Schema, SchemaGenerator};
 use serde_json::Value;
 
 use crate::{
-    policy::SpendPath,
+    lock::{Lock, TxShape},
     run::{Cx, RunError, StepResult, keys::KeyBook},
     scenario::Reader,
 };
@@ -98,8 +98,13 @@ pub(crate) trait PegSpec: Debug + Send + Sync {
     fn read_step(&self, verb: &'static str, reader: &mut Reader<'_, '_>) -> Option<StepSpec>;
     /// What `peglab derive` shows of it (scripts, addresses, parameters).
     fn derive(&self, keys: &KeyBook) -> Value;
-    /// Who can move its coins, and when: one policy tree per spend path.
-    fn paths(&self, keys: &KeyBook) -> Vec<SpendPath>;
+    /// Where it locks coins on Bitcoin, with every way to spend them (the spend paths
+    /// `peglab derive` prints, each a policy tree checked against the script).
+    fn locks(&self, keys: &KeyBook) -> Vec<Lock>;
+    /// The transactions it pre-signs or builds, for `peglab derive`.
+    fn transactions(&self) -> Vec<TxShape> {
+        Vec::new()
+    }
     /// What the model says before any step (security arithmetic and the like).
     fn analysis(&self, _peg: &str) -> Vec<String> {
         Vec::new()

@@ -10,6 +10,7 @@ pub mod derive;
 pub mod families;
 mod family;
 mod federation;
+pub mod lock;
 pub mod policy;
 pub mod reject;
 pub mod relay;

@@ -252,27 +252,46 @@ impl Chain for Lab {
         Ok(sent)
     }
 
-    fn test_accept(
+    fn test_accept_many(
         &self,
         node: NodeId,
-        tx: &Transaction,
-    ) -> Result<Result<(), Rejection>, LabError> {
-        let answer: Vec<Value> =
-            self.call(node, "testmempoolaccept", &[json!([hex_arg(tx)]), json!(0)])?;
-        let verdict = answer.first().ok_or_else(|| LabError::BadAnswer {
-            node,
-            method: "testmempoolaccept".into(),
-            detail: "no result".into(),
-        })?;
-        if verdict["allowed"] == json!(true) {
-            return Ok(Ok(()));
+        txs: &[Transaction],
+    ) -> Result<Vec<Result<(), Rejection>>, LabError> {
+        let mut verdicts: Vec<Option<Result<(), Rejection>>> = vec![None; txs.len()];
+        let mut pending: Vec<usize> = (0..txs.len()).collect();
+        while !pending.is_empty() {
+            // Core validates a package in order and stops at the first failure: what came
+            // before and after it is left unjudged, and asked again.
+            let batch: Vec<usize> = pending.iter().copied().take(PACKAGE_LIMIT).collect();
+            let hexes: Vec<Value> = batch.iter().map(|&i| hex_arg(&txs[i])).collect();
+            let answer: Vec<Value> =
+                self.call(node, "testmempoolaccept", &[json!(hexes), json!(0)])?;
+            let mut judged = 0;
+            for (&i, verdict) in batch.iter().zip(&answer) {
+                if let Some(v) = judge(verdict) {
+                    verdicts[i] = Some(v);
+                    judged += 1;
+                }
+            }
+            if judged == 0 {
+                // A package Core refuses as a whole: ask about the first on its own.
+                let first = batch[0];
+                let answer: Vec<Value> = self.call(
+                    node,
+                    "testmempoolaccept",
+                    &[json!([hex_arg(&txs[first])]), json!(0)],
+                )?;
+                let verdict =
+                    answer.first().and_then(judge).ok_or_else(|| LabError::BadAnswer {
+                        node,
+                        method: "testmempoolaccept".into(),
+                        detail: "no verdict".into(),
+                    })?;
+                verdicts[first] = Some(verdict);
+            }
+            pending.retain(|&i| verdicts[i].is_none());
         }
-        let reason = verdict["reject-reason"].as_str().unwrap_or_default();
-        let message = match verdict["reject-details"].as_str() {
-            Some(details) if !details.is_empty() => details.to_owned(),
-            _ => reason.to_owned(),
-        };
-        Ok(Err(Rejection::parse(&message)))
+        Ok(verdicts.into_iter().map(|v| v.unwrap_or(Ok(()))).collect())
     }
 
     fn tx_status(&self, node: NodeId, txid: Txid) -> Result<TxStatus, LabError> {
@@ -387,5 +406,23 @@ impl Chain for Lab {
 
     fn heal(&mut self) -> Result<(), LabError> {
         self.connect_all()
+    }
+}
+
+/// Most transactions Core takes in one `testmempoolaccept` call.
+const PACKAGE_LIMIT: usize = 25;
+
+/// One `testmempoolaccept` result: accepted, refused (Core's message), or not judged.
+fn judge(verdict: &Value) -> Option<Result<(), Rejection>> {
+    match verdict["allowed"].as_bool()? {
+        true => Some(Ok(())),
+        false => {
+            let reason = verdict["reject-reason"].as_str().unwrap_or_default();
+            let message = match verdict["reject-details"].as_str() {
+                Some(details) if !details.is_empty() => details.to_owned(),
+                _ => reason.to_owned(),
+            };
+            Some(Err(Rejection::parse(&message)))
+        }
     }
 }

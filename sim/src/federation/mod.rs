@@ -5,6 +5,7 @@
 
 mod books;
 mod evidence;
+pub(crate) mod locks;
 mod steps;
 
 use bitcoin::{

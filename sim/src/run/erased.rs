@@ -74,12 +74,12 @@ impl<C: Chain> Chain for Erased<'_, C> {
     ) -> Result<Result<Txid, Rejection>, LabFailure> {
         self.0.broadcast(node, tx).map_err(erase)
     }
-    fn test_accept(
+    fn test_accept_many(
         &self,
         node: NodeId,
-        tx: &Transaction,
-    ) -> Result<Result<(), Rejection>, LabFailure> {
-        self.0.test_accept(node, tx).map_err(erase)
+        txs: &[Transaction],
+    ) -> Result<Vec<Result<(), Rejection>>, LabFailure> {
+        self.0.test_accept_many(node, txs).map_err(erase)
     }
     fn tx_status(&self, node: NodeId, txid: Txid) -> Result<TxStatus, LabFailure> {
         self.0.tx_status(node, txid).map_err(erase)

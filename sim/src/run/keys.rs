@@ -103,6 +103,11 @@ impl KeyBook {
         self.actors[name].secret
     }
 
+    /// Every actor's name.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.actors.keys().map(String::as_str)
+    }
+
     /// The users' names.
     pub fn users(&self) -> impl Iterator<Item = &str> {
         self.actors.iter().filter(|(_, e)| e.user).map(|(name, _)| name.as_str())
@@ -126,6 +131,14 @@ impl KeyBook {
     pub(crate) fn wallet_master(&self, user: &str) -> Xpriv {
         Xpriv::new_master(Network::Regtest, &digest(&["peglab", "v1", "wallet", &self.seed, user]))
             .expect("32 bytes make a master key")
+    }
+
+    /// The first receive key of a user's wallet (`m/84'/1'/0'/0/0`), with its secret.
+    pub(crate) fn wallet_key(&self, user: &str) -> (PublicKey, SecretKey) {
+        let secp = Secp256k1::new();
+        let path: bitcoin::bip32::DerivationPath = "m/84'/1'/0'/0/0".parse().expect("a valid path");
+        let child = self.wallet_master(user).derive_priv(&secp, &path).expect("a derivable path");
+        (PublicKey::new(child.private_key.public_key(&secp)), child.private_key)
     }
 
     /// The receive and change descriptors of a user's wallet (BIP84 on regtest), with its

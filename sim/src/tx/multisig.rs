@@ -120,7 +120,7 @@ pub(crate) fn sign_single_input<C: Signing>(
 
 /// The `SIGHASH_ALL` digest an ECDSA signature on input `index` commits to: legacy for P2SH,
 /// BIP 143 for P2WSH (bare or nested).
-fn ecdsa_sighash(
+pub(crate) fn ecdsa_sighash(
     tx: &Transaction,
     index: usize,
     script: &Script,

@@ -5,6 +5,7 @@
 
 mod adaptor;
 mod bip340;
+mod descriptors;
 mod eots;
 pub(crate) mod script;
 mod steps;
@@ -18,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::{
     family::{Code, Family, PegRun, PegSpec, StepSpec, Verb},
-    policy::{Policy, SpendPath},
+    lock::{Lock, Spender, TxShape},
     run::{
         Cx, RunError,
         keys::{KeyBook, Purpose},
@@ -371,33 +372,72 @@ impl PegSpec for Spec {
             "staking_address": crate::derive::address(&staking),
             "unbonding_output_script": unbonding.to_hex_string(),
             "unbonding_address": crate::derive::address(&unbonding),
-            "presigned": [
-                "unbonding transaction: staking output -> unbonding output (staker + covenant quorum)",
-                "slashing transaction from the staking output: burn slashing_rate, the rest to the slashing-refund output",
-                "slashing transaction from the unbonding output: the same",
-            ],
         })
     }
 
-    fn paths(&self, _: &KeyBook) -> Vec<SpendPath> {
-        let staker = || Policy::pk(self.staker.clone());
-        let covenant = || Policy::multi(self.quorum, &self.covenant);
-        let slashing =
-            || Policy::and(vec![staker(), Policy::multi(1, &self.providers), covenant()]);
+    fn locks(&self, keys: &KeyBook) -> Vec<Lock> {
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        let d = self.delegation(keys, &secp);
+        let mut holders = crate::lock::Holders::new();
+        let staking_key = keys.user_key(Purpose::Staking, &self.staker);
+        holders.insert(descriptors::even(&d.staker), (self.staker.clone(), Some(staking_key)));
+        for name in self.providers.iter().chain(&self.covenant) {
+            holders
+                .insert(descriptors::even(&keys.x_only(name)), (name.clone(), keys.secret(name)));
+        }
+        let lock = |coins: &str,
+                    descriptor: miniscript::Descriptor<bitcoin::PublicKey>,
+                    names: &[&str]| {
+            let lock = crate::lock::DescriptorLock::new(descriptor);
+            let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            let paths = lock.paths(&holders, coins, &names);
+            let spk = lock.descriptor.script_pubkey();
+            Lock::new(coins, spk, paths, Spender::Descriptor(Box::new(lock)), holders.clone())
+        };
+        let key = "key path (unspendable NUMS key)";
         vec![
-            SpendPath::new("timelock", "staking output", staker().after_blocks(self.staking_time)),
-            SpendPath::new("unbonding", "staking output", Policy::and(vec![staker(), covenant()])),
-            SpendPath::new("slashing", "staking output", slashing()),
-            SpendPath::new(
-                "timelock",
-                "unbonding output",
-                staker().after_blocks(self.unbonding_time),
+            lock(
+                "staking output",
+                d.staking_descriptor(),
+                &[key, "slashing", "unbonding", "timelock"],
             ),
-            SpendPath::new("slashing", "unbonding output", slashing()),
-            SpendPath::new(
-                "timelock",
-                "slashing-refund output",
-                staker().after_blocks(self.unbonding_time),
+            lock("unbonding output", d.unbonding_descriptor(), &[key, "timelock", "slashing"]),
+            lock("slashing-refund output", d.refund_descriptor(), &[key, "timelock"]),
+        ]
+    }
+
+    fn transactions(&self) -> Vec<TxShape> {
+        let slashing = "the staker, the covenant quorum (adaptor signatures) and the provider's key, which a double vote gives away";
+        vec![
+            TxShape::new(
+                "staking",
+                "the staker's wallet",
+                "the staking output (and the identifiable-staking OP_RETURN when a tag is set)",
+                "the staker's wallet",
+            ),
+            TxShape::new(
+                "unbonding",
+                "the staking output",
+                "the unbonding output, less the exact unbonding fee",
+                "the staker and the covenant quorum, pre-signed at registration",
+            ),
+            TxShape::new(
+                "slashing (staking)",
+                "the staking output",
+                "slashing_rate burned, the rest to the slashing-refund output",
+                slashing,
+            ),
+            TxShape::new(
+                "slashing (unbonding)",
+                "the unbonding output",
+                "slashing_rate burned, the rest to the slashing-refund output",
+                slashing,
+            ),
+            TxShape::new(
+                "withdrawal",
+                "a timelocked output",
+                "anyone the staker names",
+                "the staker alone, after the timelock",
             ),
         ]
     }

@@ -5,6 +5,8 @@
 mod script;
 mod steps;
 
+use script::{Owner, redeem_script};
+
 use std::sync::Arc;
 
 use bitcoin::{
@@ -17,7 +19,8 @@ use serde_json::{Value, json};
 
 use crate::{
     family::{Code, Family, PegRun, PegSpec, StepSpec, Verb},
-    policy::{Policy, SpendPath},
+    lock::{self, Holders, Lock, Slot, Spender, TxShape, Wrap},
+    policy::{Policy, SpendPath, Timelocks},
     run::{Cx, RunError, keys::KeyBook},
     scenario::{Destination, Members, Reader, parse_duration},
     tx::OutputType,
@@ -244,16 +247,68 @@ impl PegSpec for Spec {
         })
     }
 
-    fn paths(&self, _: &KeyBook) -> Vec<SpendPath> {
-        let owner = match &self.template {
-            Template::Multisig { signers, threshold } => Policy::multi(*threshold, signers),
-            _ => Policy::pk("the staker"),
+    fn locks(&self, keys: &KeyBook) -> Vec<Lock> {
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        // Each stake picks its own time; a lock at the lab's epoch stands for them all.
+        let locktime = crate::chain::LAB_EPOCH as u32;
+        let timelocks = Timelocks { time: Some(locktime), ..Timelocks::default() };
+        let after = Policy::AfterTime { time: None };
+        let make = |coins: String, owner: Owner, policy: Policy, holders: Holders| {
+            let script = redeem_script(locktime, &owner);
+            let stack = match &owner {
+                Owner::PubKey(pk) => vec![Slot::Sig(*pk)],
+                Owner::PubKeyHash(pk) => vec![Slot::Sig(*pk), Slot::Push(pk.to_bytes())],
+                Owner::Multisig { threshold, keys } => {
+                    vec![Slot::Push(Vec::new()), Slot::Multi { k: *threshold, keys: keys.clone() }]
+                }
+            };
+            let template =
+                lock::Template::new(Wrap::Script(script.clone(), self.output), stack, timelocks);
+            let paths = vec![SpendPath::new("owner after the locktime", &coins, policy)];
+            let spk = crate::tx::script_pubkey(&script, self.output);
+            Lock::new(&coins, spk, paths, Spender::Templates(vec![template]), holders)
         };
-        vec![SpendPath::new(
-            "owner after the locktime",
-            "stake",
-            Policy::and(vec![owner, Policy::AfterTime { time: None }]),
-        )]
+        match &self.template {
+            Template::Multisig { signers, threshold } => {
+                let owner = Owner::Multisig {
+                    threshold: *threshold,
+                    keys: signers.iter().map(|s| keys.public(s)).collect(),
+                };
+                let policy = Policy::and(vec![Policy::multi(*threshold, signers), after]);
+                vec![make("stake".into(), owner, policy, lock::actor_holders(keys))]
+            }
+            single => keys
+                .users()
+                .map(|user| {
+                    let sk = keys.user_key(crate::run::keys::Purpose::Staking, user);
+                    let pk = bitcoin::PublicKey::new(sk.public_key(&secp));
+                    let owner = match single {
+                        Template::PubKeyHash => Owner::PubKeyHash(pk),
+                        _ => Owner::PubKey(pk),
+                    };
+                    let holders = Holders::from([(pk, (user.to_owned(), Some(sk)))]);
+                    let policy = Policy::and(vec![Policy::pk(user), after.clone()]);
+                    make(format!("{user}'s stake"), owner, policy, holders)
+                })
+                .collect(),
+        }
+    }
+
+    fn transactions(&self) -> Vec<TxShape> {
+        vec![
+            TxShape::new(
+                "stake",
+                "the staker's wallet",
+                "the CLTV script, and the SAT+ OP_RETURN naming delegator and validator",
+                "the staker's wallet",
+            ),
+            TxShape::new(
+                "unstake",
+                "a stake",
+                "anyone the owner names",
+                "the owner, once median-time-past passes the lock",
+            ),
+        ]
     }
 
     fn start(&self, peg: &str, _: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {

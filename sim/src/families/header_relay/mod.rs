@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::{
     family::{Code, Family, PegRun, PegSpec, StepArgs, StepSpec, Verb, codes},
-    policy::SpendPath,
+    lock::Lock,
     relay::headers::{AtHeight, HeaderFault, verify_run},
     run::{Cx, Event, Outcome, RunError, StepResult, keys::KeyBook, refused},
     scenario::Reader,
@@ -154,7 +154,7 @@ impl PegSpec for Spec {
         })
     }
 
-    fn paths(&self, _: &KeyBook) -> Vec<SpendPath> {
+    fn locks(&self, _: &KeyBook) -> Vec<Lock> {
         Vec::new()
     }
 

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use crate::{
     family::{Code, Family, PegRun, PegSpec, Per, Quantity, StepSpec, Verb, codes},
-    federation::{Fed, Federation},
-    policy::{Policy, SpendPath},
+    federation::{Fed, Federation, locks::Branch},
+    lock::{Lock, TxShape},
     run::{
         Cx, RunError,
         keys::{KeyBook, Purpose},
@@ -340,6 +340,50 @@ impl Spec {
         }
     }
 
+    /// The federation's script (tweaked with `claim`, when given) as a lock.
+    fn lock(&self, keys: &KeyBook, coins: &str, claim: Option<&bitcoin::Script>) -> Lock {
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        let w = self.watchman(keys);
+        let members = self
+            .members
+            .iter()
+            .map(|m| {
+                let pk = keys.public(m);
+                match claim {
+                    Some(c) => (
+                        m.clone(),
+                        script::tweak_key(&secp, &pk, Some(c)),
+                        keys.secret(m).map(|sk| script::tweak_secret(&sk, &pk, c)),
+                    ),
+                    None => (m.clone(), pk, keys.secret(m)),
+                }
+            })
+            .collect();
+        let emergency =
+            self.emergency.iter().map(|m| (m.clone(), keys.public(m), keys.secret(m))).collect();
+        let script = match claim {
+            Some(c) => tweak_script(&secp, &w.script(), c),
+            None => w.script(),
+        };
+        let branches = vec![
+            Branch {
+                name: "federation",
+                keys: members,
+                threshold: self.threshold,
+                selector: None,
+                csv: None,
+            },
+            Branch {
+                name: "emergency",
+                keys: emergency,
+                threshold: self.emergency_threshold,
+                selector: None,
+                csv: Some(self.csv),
+            },
+        ];
+        crate::federation::locks::lock(coins, script, self.address, branches)
+    }
+
     fn claim_depth(&self) -> u32 {
         self.pegin_depth + CLAIM_LEEWAY
     }
@@ -462,13 +506,47 @@ impl PegSpec for Spec {
         })
     }
 
-    fn paths(&self, _: &KeyBook) -> Vec<SpendPath> {
+    fn locks(&self, keys: &KeyBook) -> Vec<Lock> {
+        let secp = bitcoin::secp256k1::Secp256k1::new();
+        let mut locks = vec![self.lock(keys, "custody", None)];
+        for user in keys.users() {
+            let claim = claim_script(keys, &secp, user);
+            locks.push(self.lock(keys, &format!("peg-in to {user}'s claim script"), Some(&claim)));
+        }
+        locks
+    }
+
+    fn transactions(&self) -> Vec<TxShape> {
         vec![
-            SpendPath::new("federation", "custody", Policy::multi(self.threshold, &self.members)),
-            SpendPath::new(
-                "emergency",
-                "custody",
-                Policy::multi(self.emergency_threshold, &self.emergency).after_blocks(self.csv),
+            TxShape::new(
+                "peg-in",
+                "a user's wallet",
+                "the fedpegscript tweaked with the user's claim script",
+                "the user's wallet",
+            ),
+            TxShape::new(
+                "claim",
+                "the peg-in (on the Liquid side)",
+                "the claimer's sidechain balance",
+                "the claim key, with an SPV proof of the peg-in",
+            ),
+            TxShape::new(
+                "peg-out",
+                "the federation's outputs",
+                "the burned amount to the user's Bitcoin address",
+                "a quorum of the members",
+            ),
+            TxShape::new(
+                "sweep",
+                "every federation output",
+                "the untweaked federation script (restarting the CSV)",
+                "a quorum of the members",
+            ),
+            TxShape::new(
+                "recover",
+                "the oldest federation output",
+                "anyone the emergency keys name",
+                "the emergency keys, after the CSV",
             ),
         ]
     }

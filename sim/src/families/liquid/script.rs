@@ -101,7 +101,7 @@ impl Custody for Watchman {
 }
 
 /// A member key as it appears in an output tweaked for `claim`.
-fn tweak_key<C: Verification>(
+pub(crate) fn tweak_key<C: Verification>(
     secp: &Secp256k1<C>,
     pk: &PublicKey,
     claim: Option<&Script>,

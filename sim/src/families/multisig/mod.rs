@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::{
     family::{Code, Family, PegRun, PegSpec, Per, Quantity, StepSpec, Verb},
-    policy::{Policy, SpendPath},
+    lock::{Lock, Spender, TxShape},
     run::{Cx, RunError, keys::KeyBook},
     scenario::{Destination, Reader},
     tx::OutputType,
@@ -211,8 +211,20 @@ impl PegSpec for Spec {
         })
     }
 
-    fn paths(&self, _: &KeyBook) -> Vec<SpendPath> {
-        vec![SpendPath::new("multisig", "deposit", Policy::multi(self.threshold, &self.signers))]
+    fn locks(&self, keys: &KeyBook) -> Vec<Lock> {
+        let script = self.script(keys);
+        let lock = script.lock();
+        let holders = crate::lock::actor_holders(keys);
+        let paths = lock.paths(&holders, "deposit", &["multisig".to_owned()]);
+        let spender = Spender::Descriptor(Box::new(lock));
+        vec![Lock::new("deposit", script.script_pubkey(), paths, spender, holders)]
+    }
+
+    fn transactions(&self) -> Vec<TxShape> {
+        vec![
+            TxShape::new("deposit", "a user's wallet", "the multisig", "the user's wallet"),
+            TxShape::new("spend", "a deposit", "anyone", "a quorum of the signers"),
+        ]
     }
 
     fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {

@@ -41,6 +41,11 @@ impl Multisig {
         Some(Self { threshold, keys, output, descriptor })
     }
 
+    /// The descriptor itself.
+    pub(crate) fn lock(&self) -> crate::lock::DescriptorLock {
+        crate::lock::DescriptorLock::new(self.descriptor.clone())
+    }
+
     pub(crate) fn descriptor(&self) -> String {
         self.descriptor.to_string()
     }

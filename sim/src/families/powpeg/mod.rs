@@ -18,8 +18,9 @@ use serde_json::{Value, json};
 use crate::{
     families::liquid::{QUANTITIES, SignedArgs, SweepArgs},
     family::{Code, Family, PegRun, PegSpec, Quantity, StepSpec, Verb, codes},
+    federation::locks::{Branch, BranchKey},
     federation::{Fed, Federation},
-    policy::{Policy, SpendPath},
+    lock::{Lock, TxShape},
     run::{Cx, RunError, keys::KeyBook},
     scenario::{Destination, Members, Reader},
     tx::{OutputType, script_pubkey},
@@ -436,18 +437,58 @@ impl PegSpec for Spec {
         })
     }
 
-    fn paths(&self, _: &KeyBook) -> Vec<SpendPath> {
+    fn locks(&self, keys: &KeyBook) -> Vec<Lock> {
+        let erp = self.erp(keys);
+        let sorted = |names: &[String]| {
+            let mut all: Vec<BranchKey> =
+                names.iter().map(|n| (n.clone(), keys.public(n), keys.secret(n))).collect();
+            all.sort_by_key(|(_, pk, _)| pk.inner.serialize());
+            all
+        };
+        let branches = vec![
+            Branch {
+                name: "federation",
+                keys: sorted(&self.members),
+                threshold: majority(self.members.len()),
+                selector: Some(Vec::new()),
+                csv: None,
+            },
+            Branch {
+                name: "emergency (ERP)",
+                keys: sorted(&self.emergency),
+                threshold: majority(self.emergency.len()),
+                selector: Some(vec![1]),
+                csv: Some(self.csv),
+            },
+        ];
+        vec![crate::federation::locks::lock("custody", erp.script(), self.address, branches)]
+    }
+
+    fn transactions(&self) -> Vec<TxShape> {
         vec![
-            SpendPath::new(
-                "federation",
-                "custody",
-                Policy::multi(majority(self.members.len()), &self.members),
+            TxShape::new(
+                "peg-in",
+                "a user's wallet",
+                "the federation (with an RSKT OP_RETURN naming the RSK account, or a flyover address)",
+                "the user's wallet",
             ),
-            SpendPath::new(
-                "emergency (ERP)",
-                "custody",
-                Policy::multi(majority(self.emergency.len()), &self.emergency)
-                    .after_blocks(self.csv),
+            TxShape::new(
+                "release (batch)",
+                "the federation's outputs",
+                "every pending peg-out, change to the federation",
+                "a majority of the pegnatories",
+            ),
+            TxShape::new(
+                "sweep",
+                "every federation output",
+                "the federation (restarting the CSV)",
+                "a majority of the pegnatories",
+            ),
+            TxShape::new(
+                "recover",
+                "a federation output",
+                "anyone the ERP keys name",
+                "a majority of the ERP keys, after the CSV",
             ),
         ]
     }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::{
     family::{Code, Family, PegRun, PegSpec, Per, Quantity, StepSpec, Verb, codes},
+    lock::{Lock, Slot, Spender, Template, TxShape, Wrap},
     policy::{Policy, SpendPath},
     relay::store::{Fault, ForkChoice, Relay, attacker_success},
     run::{Cx, RunError, keys::KeyBook},
@@ -325,8 +326,42 @@ impl PegSpec for Spec {
         })
     }
 
-    fn paths(&self, _: &KeyBook) -> Vec<SpendPath> {
-        vec![SpendPath::new("vault", "custody", Policy::pk(self.vault.clone()))]
+    fn locks(&self, keys: &KeyBook) -> Vec<Lock> {
+        // The vault holds the BTC it redeems with in its wallet: a P2WPKH of its wallet key.
+        let (pk, sk) = keys.wallet_key(&self.vault);
+        let holders = crate::lock::Holders::from([(pk, (self.vault.clone(), Some(sk)))]);
+        let template = Template::new(
+            Wrap::Wpkh(pk),
+            vec![Slot::Sig(pk), Slot::Push(pk.to_bytes())],
+            Default::default(),
+        );
+        let spk = bitcoin::ScriptBuf::new_p2wpkh(&pk.wpubkey_hash().expect("compressed"));
+        let paths =
+            vec![SpendPath::new("vault", "the vault's coins", Policy::pk(self.vault.clone()))];
+        vec![Lock::new(
+            "the vault's coins",
+            spk,
+            paths,
+            Spender::Templates(vec![template]),
+            holders,
+        )]
+    }
+
+    fn transactions(&self) -> Vec<TxShape> {
+        vec![
+            TxShape::new(
+                "issue",
+                "a user's wallet",
+                "the vault's address (the relay checks its inclusion proof at k)",
+                "the user's wallet",
+            ),
+            TxShape::new(
+                "redeem",
+                "the vault's coins",
+                "the redeemer's address (proven back to the relay at k)",
+                "the vault",
+            ),
+        ]
     }
 
     fn analysis(&self, peg: &str) -> Vec<String> {

@@ -138,10 +138,12 @@ impl DescriptorLock {
         }
     }
 
-    /// The script a segwit v0 signature commits to.
+    /// The script a segwit v0 signature commits to (BIP143's scriptCode).
     fn script_code(&self) -> Option<ScriptBuf> {
         match &self.descriptor {
-            Descriptor::Wsh(_) | Descriptor::Sh(_) => self.descriptor.explicit_script().ok(),
+            Descriptor::Wsh(_) | Descriptor::Sh(_) | Descriptor::Wpkh(_) => {
+                self.descriptor.script_code().ok()
+            }
             _ => None,
         }
     }

@@ -5,11 +5,9 @@
 use std::collections::BTreeMap;
 
 use bitcoin::{
-    EcdsaSighashType, PublicKey, ScriptBuf, Transaction, TxOut, Witness,
-    hashes::Hash,
+    PublicKey, ScriptBuf, Transaction, TxOut, Witness,
     script::{Builder, PushBytesBuf},
     secp256k1::{All, Message, Secp256k1, SecretKey},
-    sighash::SighashCache,
 };
 
 use crate::{
@@ -39,8 +37,6 @@ pub(crate) enum Slot {
 pub(crate) enum Wrap {
     /// A witness or redeem script in an output of this type.
     Script(ScriptBuf, OutputType),
-    /// A P2WPKH output of this key (the stack is the signature and the key).
-    Wpkh(PublicKey),
 }
 
 /// One path's witness: the stack before the script, how the script is reached, and the
@@ -75,18 +71,6 @@ impl Template {
             Some(match &self.wrap {
                 Wrap::Script(script, output) => {
                     let digest = ecdsa_sighash(tx, index, script, prevout.value, *output);
-                    ecdsa(secp, digest, sk)
-                }
-                Wrap::Wpkh(key) => {
-                    let digest = SighashCache::new(&*tx)
-                        .p2wpkh_signature_hash(
-                            index,
-                            &ScriptBuf::new_p2wpkh(&key.wpubkey_hash().expect("compressed")),
-                            prevout.value,
-                            EcdsaSighashType::All,
-                        )
-                        .expect("the input exists")
-                        .to_byte_array();
                     ecdsa(secp, digest, sk)
                 }
             })
@@ -127,7 +111,6 @@ impl Template {
                     input.script_sig = Builder::new().push_slice(push).into_script();
                 }
             }
-            Wrap::Wpkh(_) => input.witness = Witness::from_slice(&items),
         }
     }
 }

@@ -47,6 +47,17 @@ struct Entry {
     public: PublicKey,
     secret: Option<SecretKey>,
     user: bool,
+    /// The file gave the key: a user's staking and sidechain key are this one.
+    given: bool,
+    /// The wallet descriptor the file gave.
+    wallet: Option<String>,
+}
+
+/// A user's wallet descriptors: receive, and change when there is a separate one.
+#[derive(Debug, Clone)]
+pub(crate) struct WalletDescriptors {
+    pub(crate) receive: String,
+    pub(crate) change: Option<String>,
 }
 
 /// The keys of every actor of a scenario.
@@ -77,7 +88,9 @@ impl KeyBook {
                     (_, None) => unreachable!("a key is either given public or has a secret"),
                 };
                 let user = matches!(actor.role, Role::User { .. });
-                (actor.name.clone(), Entry { public, secret, user })
+                let given = !matches!(actor.key, ActorKey::Derived);
+                let wallet = actor.wallet.as_ref().map(|w| w.descriptor.clone());
+                (actor.name.clone(), Entry { public, secret, user, given, wallet })
             })
             .collect();
         Self { seed, actors }
@@ -118,39 +131,89 @@ impl KeyBook {
         self.actors.get(name).is_some_and(|e| e.user)
     }
 
-    /// A user's key for `purpose`.
-    pub(crate) fn user_key(&self, purpose: Purpose, user: &str) -> SecretKey {
-        let label = match purpose {
+    fn purpose_label(purpose: Purpose) -> &'static str {
+        match purpose {
             Purpose::Staking => "staking",
             Purpose::Sidechain => "sidechain",
-        };
-        derived(&["peglab", "v1", label, &self.seed, user])
+        }
     }
 
-    /// The master key of a user's wallet.
-    pub(crate) fn wallet_master(&self, user: &str) -> Xpriv {
-        Xpriv::new_master(Network::Regtest, &digest(&["peglab", "v1", "wallet", &self.seed, user]))
-            .expect("32 bytes make a master key")
+    /// A user's secret key for `purpose`: the key the file gave it, else one derived for that
+    /// purpose. `None` when the file gave only its public key.
+    pub(crate) fn user_secret(&self, purpose: Purpose, user: &str) -> Option<SecretKey> {
+        let entry = &self.actors[user];
+        if entry.given {
+            return entry.secret;
+        }
+        Some(derived(&["peglab", "v1", Self::purpose_label(purpose), &self.seed, user]))
     }
 
-    /// The first receive key of a user's wallet (`m/84'/1'/0'/0/0`), with its secret.
-    pub(crate) fn wallet_key(&self, user: &str) -> (PublicKey, SecretKey) {
+    /// A user's public key for `purpose` (see [`KeyBook::user_secret`]).
+    pub(crate) fn user_public(&self, purpose: Purpose, user: &str) -> PublicKey {
+        let entry = &self.actors[user];
+        if entry.given {
+            return entry.public;
+        }
+        let sk = derived(&["peglab", "v1", Self::purpose_label(purpose), &self.seed, user]);
+        PublicKey::new(sk.public_key(&Secp256k1::signing_only()))
+    }
+
+    /// The descriptors of a user's wallet: the one the file gave, else BIP84 descriptors on
+    /// regtest from the seed (with their secret keys).
+    pub(crate) fn wallet_descriptors(&self, user: &str) -> WalletDescriptors {
+        if let Some(given) = &self.actors[user].wallet {
+            return WalletDescriptors { receive: given.clone(), change: None };
+        }
+        let master = Xpriv::new_master(
+            Network::Regtest,
+            &digest(&["peglab", "v1", "wallet", &self.seed, user]),
+        )
+        .expect("32 bytes make a master key");
+        WalletDescriptors {
+            receive: format!("wpkh({master}/84'/1'/0'/0/*)"),
+            change: Some(format!("wpkh({master}/84'/1'/0'/1/*)")),
+        }
+    }
+
+    /// The first receive output of a user's wallet as a concrete descriptor, with the secret
+    /// keys the wallet holds for it.
+    pub(crate) fn first_receive(
+        &self,
+        user: &str,
+    ) -> Option<(miniscript::Descriptor<PublicKey>, BTreeMap<PublicKey, SecretKey>)> {
         let secp = Secp256k1::new();
-        let path: bitcoin::bip32::DerivationPath = "m/84'/1'/0'/0/0".parse().expect("a valid path");
-        let child = self.wallet_master(user).derive_priv(&secp, &path).expect("a derivable path");
-        (PublicKey::new(child.private_key.public_key(&secp)), child.private_key)
-    }
-
-    /// The receive and change descriptors of a user's wallet (BIP84 on regtest), with its
-    /// secret keys.
-    pub(crate) fn wallet_descriptors(&self, user: &str) -> (String, String) {
-        let master = self.wallet_master(user);
-        (format!("wpkh({master}/84'/1'/0'/0/*)"), format!("wpkh({master}/84'/1'/0'/1/*)"))
+        let text = self.wallet_descriptors(user).receive;
+        let (descriptor, keymap) =
+            bdk_wallet::descriptor::IntoWalletDescriptor::into_wallet_descriptor(
+                text.as_str(),
+                &secp,
+                bitcoin::NetworkKind::Test,
+            )
+            .ok()?;
+        let concrete = descriptor.at_derivation_index(0).ok()?.derived_descriptor(&secp).ok()?;
+        let mut secrets = BTreeMap::new();
+        for secret in keymap.values() {
+            let sk = match secret {
+                miniscript::descriptor::DescriptorSecretKey::Single(single) => single.key.inner,
+                miniscript::descriptor::DescriptorSecretKey::XPrv(x) => {
+                    let path = match x.wildcard {
+                        miniscript::descriptor::Wildcard::None => x.derivation_path.clone(),
+                        _ => x
+                            .derivation_path
+                            .child(bitcoin::bip32::ChildNumber::Normal { index: 0 }),
+                    };
+                    x.xkey.derive_priv(&secp, &path).ok()?.private_key
+                }
+                miniscript::descriptor::DescriptorSecretKey::MultiXPrv(_) => continue,
+            };
+            secrets.insert(PublicKey::new(sk.public_key(&secp)), sk);
+        }
+        Some((concrete, secrets))
     }
 
     /// A user's public receive descriptor, as `peglab derive` shows it.
     pub fn public_descriptor(&self, secp: &Secp256k1<All>, user: &str) -> String {
-        let (receive, _) = self.wallet_descriptors(user);
+        let receive = self.wallet_descriptors(user).receive;
         bdk_wallet::descriptor::IntoWalletDescriptor::into_wallet_descriptor(
             receive.as_str(),
             secp,

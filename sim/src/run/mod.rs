@@ -140,7 +140,6 @@ impl<'a, 'c> Run<'a, 'c> {
                     format!("peglab/v1/rng/{}/{}", scenario.seed, actor.name).as_bytes(),
                 );
                 let wallet = UserWallet::new(
-                    keys.wallet_master(&actor.name),
                     keys.wallet_descriptors(&actor.name),
                     rng_seed.to_byte_array(),
                 )?;

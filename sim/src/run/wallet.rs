@@ -1,13 +1,17 @@
 //! A user's descriptor wallet (`bdk_wallet`), synced block by block through the [`Chain`].
 
 use bdk_wallet::{KeychainKind, Wallet, chain::BlockId, error::CreateTxError};
-use bitcoin::{
-    Amount, FeeRate, Network, ScriptBuf, Transaction, TxOut, bip32::Xpriv, secp256k1::Secp256k1,
-};
-use miniscript::psbt::PsbtExt;
+use bitcoin::{Amount, FeeRate, Network, ScriptBuf, Transaction, TxOut, secp256k1::Secp256k1};
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 
 use super::erased::{DynChain, LabFailure};
+use bdk_wallet::descriptor::IntoWalletDescriptor;
+use miniscript::{
+    descriptor::{KeyMap, KeyMapWrapper},
+    psbt::PsbtExt,
+};
+
+use super::keys::WalletDescriptors;
 use crate::{BlockRef, NodeId};
 
 /// Why a wallet could not pay.
@@ -49,29 +53,43 @@ pub(crate) struct UserWallet {
     /// The first block the wallet looked at: it owns nothing older.
     birth: Option<u32>,
     rng: ChaCha20Rng,
-    master: Xpriv,
-    descriptors: (String, String),
+    descriptors: WalletDescriptors,
+    /// The wallet's secret keys (none for a watch-only descriptor).
+    keys: KeyMapWrapper,
 }
 
 impl UserWallet {
     pub(crate) fn new(
-        master: Xpriv,
-        descriptors: (String, String),
+        descriptors: WalletDescriptors,
         rng_seed: [u8; 32],
     ) -> Result<Self, WalletError> {
         let wallet = Self::fresh(&descriptors)?;
+        let secp = Secp256k1::new();
+        let mut keymap = KeyMap::new();
+        for text in std::iter::once(&descriptors.receive).chain(&descriptors.change) {
+            let (_, keys) = text
+                .as_str()
+                .into_wallet_descriptor(&secp, bitcoin::NetworkKind::Test)
+                .map_err(|e| broken("read a wallet descriptor", e))?;
+            keymap.extend(keys);
+        }
         Ok(Self {
             wallet,
             synced: None,
             birth: None,
             rng: ChaCha20Rng::from_seed(rng_seed),
-            master,
             descriptors,
+            keys: KeyMapWrapper::from(keymap),
         })
     }
 
-    fn fresh(descriptors: &(String, String)) -> Result<Wallet, WalletError> {
-        Wallet::create(descriptors.0.clone(), descriptors.1.clone())
+    fn fresh(descriptors: &WalletDescriptors) -> Result<Wallet, WalletError> {
+        let receive = descriptors.receive.clone();
+        let params = match &descriptors.change {
+            Some(change) => Wallet::create(receive, change.clone()),
+            None => Wallet::create_single(receive),
+        };
+        params
             .network(Network::Regtest)
             .create_wallet_no_persist()
             .map_err(|e| broken("create a wallet", e))
@@ -147,7 +165,7 @@ impl UserWallet {
         })?;
         let fee = psbt.fee().map_err(|e| broken("compute a fee", e))?;
         let secp = Secp256k1::new();
-        psbt.sign(&self.master, &secp)
+        psbt.sign(&self.keys, &secp)
             .map_err(|(_, errors)| broken("sign a payment", format!("{errors:?}")))?;
         psbt.finalize_mut(&secp)
             .map_err(|errors| broken("finalize a payment", format!("{errors:?}")))?;

@@ -6,6 +6,7 @@
 //! Every problem is collected, with file, line, column and key path, as a [`Diagnostic`].
 //! Validation is linear in the file's size.
 
+mod actor_keys;
 mod diagnostic;
 mod expect;
 mod limits;

@@ -64,6 +64,17 @@ pub struct Actor {
     pub role: Role,
     /// Where its key comes from.
     pub key: ActorKey,
+    /// A user's wallet descriptor, when the file gives one (else it derives from the seed).
+    pub wallet: Option<WalletSpec>,
+}
+
+/// A wallet descriptor given in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletSpec {
+    /// The descriptor, as written.
+    pub descriptor: String,
+    /// Whether it holds private keys: a watch-only wallet receives but cannot pay.
+    pub can_sign: bool,
 }
 
 /// What an actor is.
@@ -83,9 +94,9 @@ pub enum Role {
 pub enum ActorKey {
     /// Derived from the seed and the actor's name.
     Derived,
-    /// A public key given in the file: the actor cannot sign.
+    /// A public key given in the file (hex or an extended key): the actor cannot sign.
     Public(PublicKey),
-    /// A secret key given in the file.
+    /// A secret key given in the file (hex, WIF or an extended key).
     Secret(SecretKey),
 }
 

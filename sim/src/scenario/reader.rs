@@ -82,23 +82,46 @@ impl<'r, 'a> Reader<'r, 'a> {
         self.actor(k, name, Some(RoleName::User))
     }
 
+    /// Whether `name` is a user whose wallet can pay (it holds its private keys), reported at
+    /// `k` when not.
+    pub(crate) fn payer(&mut self, k: &str, name: &str) -> bool {
+        if !self.user(k, name) {
+            return false;
+        }
+        let watch_only =
+            self.v.actors.get(name).and_then(|a| a.wallet.as_ref()).is_some_and(|w| !w.can_sign);
+        if watch_only {
+            let message = format!(
+                "`{name}`'s wallet descriptor holds no private key: `{name}` cannot pay this step \
+                 (give the descriptor with its private keys, or leave it out to derive one)"
+            );
+            self.report(k, message, None);
+        }
+        !watch_only
+    }
+
+    /// Whether `name`'s own key can sign (the file gave no `pubkey` alone), reported at `k`
+    /// when not.
+    pub(crate) fn key_signer(&mut self, k: &str, name: &str, what: &str) -> bool {
+        let watch_only =
+            matches!(self.v.actors.get(name).map(|a| &a.key), Some(ActorKey::Public(_)));
+        if watch_only {
+            let message = format!(
+                "`{name}` is given only a public key: it cannot sign {what} (give it a `secret`, \
+                 or leave both out to derive one)"
+            );
+            self.report(k, message, None);
+        }
+        !watch_only
+    }
+
     /// Whether `name` is a signer who can sign (a secret key, derived or given), reported at
     /// `k` when not.
     pub(crate) fn signer(&mut self, k: &str, name: &str) -> bool {
         if !self.actor(k, name, Some(RoleName::Signer)) {
             return false;
         }
-        let watch_only =
-            matches!(self.v.actors.get(name).map(|a| &a.key), Some(ActorKey::Public(_)));
-        if watch_only {
-            let message = format!(
-                "`{name}` is given only a public key: it cannot sign this step (give it a \
-                 `secret`, or leave both out to derive one)"
-            );
-            self.report(k, message, None);
-            return false;
-        }
-        true
+        self.key_signer(k, name, "this step")
     }
 
     /// A federation's signers: a count (`members = 5` makes `<prefix>-1`..`<prefix>-5`, kept
@@ -131,6 +154,7 @@ impl<'r, 'a> Reader<'r, 'a> {
                         name: name.clone(),
                         role: Role::Signer,
                         key: ActorKey::Derived,
+                        wallet: None,
                     });
                     name
                 })

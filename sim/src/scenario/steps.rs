@@ -284,7 +284,7 @@ fn generic<'a>(
         "pay" => {
             let Some(p): Option<RawPay> = read(v, value, at, &what) else { return Some(None) };
             let mut reader = Reader::new(v, value.clone(), at.to_vec(), what, index, String::new());
-            reader.user("from", &p.from);
+            reader.payer("from", &p.from);
             let to = reader.destination("to", &p.to);
             let amount = reader.amount("amount", &p.amount).unwrap_or_default();
             let name = reader.name_tx("name", "pay", p.name.as_deref());

@@ -7,7 +7,7 @@ use std::{
     str::FromStr,
 };
 
-use bitcoin::{Amount, FeeRate, PublicKey, secp256k1::SecretKey};
+use bitcoin::{Amount, FeeRate};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::{
@@ -18,7 +18,7 @@ use toml::{
 use super::{
     diagnostic::{Diagnostic, SourceMap, suggest},
     limits,
-    model::{Actor, ActorKey, Role},
+    model::{Actor, ActorKey, Role, WalletSpec},
     spans::{Seg, render, span_of},
     typed::read,
 };
@@ -58,10 +58,16 @@ pub(crate) struct RawActor {
     pub(crate) role: RoleName,
     /// What the lab pays a user's wallet at start, e.g. "2 BTC".
     pub(crate) funds: Option<String>,
-    /// A signer's public key (hex, compressed): it cannot sign.
+    /// The actor's key, watch-only (it cannot sign): 33 bytes of hex, or an extended public
+    /// key with its derivation (`[fingerprint/path]tpub.../0/1`). For a user, its staking and
+    /// sidechain key.
     pub(crate) pubkey: Option<String>,
-    /// A signer's secret key (hex).
+    /// The actor's secret key: 32 bytes of hex, a WIF, or an extended private key with its
+    /// derivation (`tprv.../0/1`).
     pub(crate) secret: Option<String>,
+    /// A user's wallet: an output descriptor (`wpkh(tprv.../84'/1'/0'/0/*)`). With public keys
+    /// only, the wallet receives but cannot pay.
+    pub(crate) descriptor: Option<String>,
 }
 
 /// Names defined so far: transactions, and records of each kind (peg-ins, delegations, ...)
@@ -195,12 +201,6 @@ impl<'a> Validator<'a> {
             let at = |k: &str| [key("actors"), key(&name), key(k)];
             let role = match raw.role {
                 RoleName::User => {
-                    if raw.pubkey.is_some() || raw.secret.is_some() {
-                        let k = if raw.pubkey.is_some() { "pubkey" } else { "secret" };
-                        let message =
-                            "a user's keys come from its wallet; only signers take explicit keys";
-                        self.report(&at(k), message, None);
-                    }
                     let funds = match &raw.funds {
                         Some(text) => self.amount(&at("funds"), text).unwrap_or(Amount::ZERO),
                         None => Amount::ZERO,
@@ -217,15 +217,35 @@ impl<'a> Validator<'a> {
                     Role::User { funds }
                 }
                 RoleName::Signer => {
-                    if raw.funds.is_some() {
-                        let message = "a signer has no wallet to fund; make it a user";
-                        self.report(&at("funds"), message, None);
+                    for k in ["funds", "descriptor"] {
+                        let given = if k == "funds" {
+                            raw.funds.is_some()
+                        } else {
+                            raw.descriptor.is_some()
+                        };
+                        if given {
+                            let message =
+                                format!("a signer has no wallet (no `{k}`); make it a user");
+                            self.report(&at(k), message, None);
+                        }
                     }
                     Role::Signer
                 }
             };
             let actor_key = self.actor_key(&name, &raw);
-            self.actors.insert(name.clone(), Actor { name, role, key: actor_key });
+            let wallet =
+                raw.descriptor.as_deref().and_then(
+                    |text| match super::actor_keys::wallet_descriptor(text) {
+                        Ok(can_sign) => {
+                            Some(WalletSpec { descriptor: text.trim().to_owned(), can_sign })
+                        }
+                        Err(message) => {
+                            self.report(&at("descriptor"), message, None);
+                            None
+                        }
+                    },
+                );
+            self.actors.insert(name.clone(), Actor { name, role, key: actor_key, wallet });
         }
         if total > limits::MAX_TOTAL_FUNDS {
             let message = format!(
@@ -245,23 +265,17 @@ impl<'a> Validator<'a> {
                 self.report(&[key("actors"), key(name)], message, None);
                 ActorKey::Derived
             }
-            (Some(hex), None) => match PublicKey::from_str(hex) {
-                Ok(pk) if pk.compressed => ActorKey::Public(pk),
-                Ok(_) => {
-                    let message = "an uncompressed key: peglab's pegs are segwit, which takes \
-                                   compressed (33-byte) keys only";
+            (Some(text), None) => match super::actor_keys::public_key(text) {
+                Ok(pk) => ActorKey::Public(pk),
+                Err(message) => {
                     self.report(&at("pubkey"), message, None);
                     ActorKey::Derived
                 }
-                Err(e) => {
-                    self.report(&at("pubkey"), format!("not a public key: {e}"), None);
-                    ActorKey::Derived
-                }
             },
-            (None, Some(hex)) => match SecretKey::from_str(hex) {
+            (None, Some(text)) => match super::actor_keys::secret_key(text) {
                 Ok(sk) => ActorKey::Secret(sk),
-                Err(e) => {
-                    self.report(&at("secret"), format!("not a secret key: {e}"), None);
+                Err(message) => {
+                    self.report(&at("secret"), message, None);
                     ActorKey::Derived
                 }
             },

@@ -270,10 +270,10 @@ impl Spec {
     pub(crate) fn delegation(
         &self,
         keys: &KeyBook,
-        secp: &bitcoin::secp256k1::Secp256k1<bitcoin::secp256k1::All>,
+        _secp: &bitcoin::secp256k1::Secp256k1<bitcoin::secp256k1::All>,
     ) -> Delegation {
         Delegation {
-            staker: keys.user_key(Purpose::Staking, &self.staker).x_only_public_key(secp).0,
+            staker: keys.user_public(Purpose::Staking, &self.staker).inner.x_only_public_key().0,
             providers: self.providers.iter().map(|p| keys.x_only(p)).collect(),
             covenant: self.covenant.iter().map(|c| keys.x_only(c)).collect(),
             quorum: self.quorum,
@@ -292,6 +292,7 @@ impl PegSpec for Spec {
         let (step, tx, judged) = match verb {
             "delegate" => {
                 let a: DelegateArgs = r.parse()?;
+                r.payer("", &self.staker);
                 let amount = r.amount("amount", &a.amount).unwrap_or_default();
                 let name = r.name_tx("name", verb, a.name.as_deref());
                 r.define("delegation", "name", &name);
@@ -299,6 +300,7 @@ impl PegSpec for Spec {
             }
             "withdraw" => {
                 let a: WithdrawArgs = r.parse()?;
+                r.key_signer("", &self.staker, "a withdrawal (its staking key signs)");
                 r.find("delegation", "delegation", &a.delegation);
                 let to = r.destination("to", &a.to);
                 let name = r.name_tx("name", verb, a.name.as_deref());
@@ -310,6 +312,7 @@ impl PegSpec for Spec {
             }
             "unbond" => {
                 let a: UnbondArgs = r.parse()?;
+                r.key_signer("", &self.staker, "an unbonding (its staking key signs)");
                 r.find("delegation", "delegation", &a.delegation);
                 for member in &a.covenant {
                     if r.signer("covenant", member) && !self.covenant.contains(member) {
@@ -379,8 +382,8 @@ impl PegSpec for Spec {
         let secp = bitcoin::secp256k1::Secp256k1::new();
         let d = self.delegation(keys, &secp);
         let mut holders = crate::lock::Holders::new();
-        let staking_key = keys.user_key(Purpose::Staking, &self.staker);
-        holders.insert(descriptors::even(&d.staker), (self.staker.clone(), Some(staking_key)));
+        let staking_key = keys.user_secret(Purpose::Staking, &self.staker);
+        holders.insert(descriptors::even(&d.staker), (self.staker.clone(), staking_key));
         for name in self.providers.iter().chain(&self.covenant) {
             holders
                 .insert(descriptors::even(&keys.x_only(name)), (name.clone(), keys.secret(name)));

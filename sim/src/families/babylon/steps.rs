@@ -87,7 +87,10 @@ impl State {
     }
 
     fn staker_keypair(&self, cx: &Cx<'_>) -> Keypair {
-        Keypair::from_secret_key(cx.secp, &cx.keys.user_key(Purpose::Staking, &self.staker))
+        // `check` refuses a step the staker signs when the file gave only its public key.
+        let secret =
+            cx.keys.user_secret(Purpose::Staking, &self.staker).expect("the staker's secret");
+        Keypair::from_secret_key(cx.secp, &secret)
     }
 
     fn record(&self, name: &str) -> Result<Record, Outcome> {

@@ -204,7 +204,7 @@ impl PegSpec for Spec {
         let step = match verb {
             "stake" => {
                 let a: StakeArgs = r.parse()?;
-                r.user("from", &a.from);
+                r.payer("from", &a.from);
                 let amount = r.amount("amount", &a.amount).unwrap_or_default();
                 let lock = parse_duration(&a.lock).unwrap_or_else(|| {
                     r.report(
@@ -215,15 +215,22 @@ impl PegSpec for Spec {
                     0
                 });
                 let name = r.name_tx("name", verb, a.name.as_deref());
-                r.define("stake", "name", &name);
+                r.define_with("stake", "name", &name, &a.from);
                 Step::Stake { from: a.from, amount, lock, name }
             }
             "unstake" => {
                 let a: UnstakeArgs = r.parse()?;
                 r.find("stake", "stake", &a.stake);
-                if let Template::Multisig { signers, .. } = &self.template {
-                    for s in signers {
-                        r.signer("stake", s);
+                match &self.template {
+                    Template::Multisig { signers, .. } => {
+                        for s in signers {
+                            r.signer("stake", s);
+                        }
+                    }
+                    _ => {
+                        if let Some((_, owner)) = r.lookup("stake", &a.stake) {
+                            r.key_signer("stake", &owner, "the unstake (its staking key signs)");
+                        }
                     }
                 }
                 let to = r.destination("to", &a.to);
@@ -248,7 +255,7 @@ impl PegSpec for Spec {
     }
 
     fn locks(&self, keys: &KeyBook) -> Vec<Lock> {
-        let secp = bitcoin::secp256k1::Secp256k1::new();
+        let _secp = bitcoin::secp256k1::Secp256k1::new();
         // Each stake picks its own time; a lock at the lab's epoch stands for them all.
         let locktime = crate::chain::LAB_EPOCH as u32;
         let timelocks = Timelocks { time: Some(locktime), ..Timelocks::default() };
@@ -280,13 +287,13 @@ impl PegSpec for Spec {
             single => keys
                 .users()
                 .map(|user| {
-                    let sk = keys.user_key(crate::run::keys::Purpose::Staking, user);
-                    let pk = bitcoin::PublicKey::new(sk.public_key(&secp));
+                    let sk = keys.user_secret(crate::run::keys::Purpose::Staking, user);
+                    let pk = keys.user_public(crate::run::keys::Purpose::Staking, user);
                     let owner = match single {
                         Template::PubKeyHash => Owner::PubKeyHash(pk),
                         _ => Owner::PubKey(pk),
                     };
-                    let holders = Holders::from([(pk, (user.to_owned(), Some(sk)))]);
+                    let holders = Holders::from([(pk, (user.to_owned(), sk))]);
                     let policy = Policy::and(vec![Policy::pk(user), after.clone()]);
                     make(format!("{user}'s stake"), owner, policy, holders)
                 })

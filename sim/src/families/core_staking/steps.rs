@@ -2,7 +2,7 @@
 //! once median-time-past passes the lock.
 
 use bitcoin::{
-    Amount, OutPoint, PublicKey, ScriptBuf, Sequence, Transaction, TxIn, TxOut, absolute::LockTime,
+    Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, absolute::LockTime,
     script::PushBytesBuf, transaction::Version,
 };
 
@@ -56,7 +56,7 @@ impl State {
     }
 
     fn owner(&self, cx: &Cx<'_>, user: &str) -> Owner {
-        let staker = PublicKey::new(cx.keys.user_key(Purpose::Staking, user).public_key(cx.secp));
+        let staker = cx.keys.user_public(Purpose::Staking, user);
         match &self.template {
             Template::PubKey => Owner::PubKey(staker),
             Template::PubKeyHash => Owner::PubKeyHash(staker),
@@ -83,7 +83,11 @@ impl State {
                 sign_multisig_input(cx.secp, tx, 0, script, value, &spend, self.output);
             }
             template => {
-                let secret = cx.keys.user_key(Purpose::Staking, &record.from);
+                // `check` refuses an unstake by an owner given only a public key.
+                let secret = cx
+                    .keys
+                    .user_secret(Purpose::Staking, &record.from)
+                    .expect("the owner's secret");
                 let with_pubkey = matches!(template, Template::PubKeyHash);
                 sign_single_input(cx.secp, tx, 0, script, value, &secret, with_pubkey, self.output);
             }
@@ -104,7 +108,7 @@ impl PegRun for State {
                 let locktime = mtp.saturating_add(*lock);
                 let script = redeem_script(locktime, &self.owner(cx, from));
                 let spk = script_pubkey(&script, self.output);
-                let delegator = rsk::address(cx.secp, &cx.keys.user_key(Purpose::Sidechain, from));
+                let delegator = rsk::address(&cx.keys.user_public(Purpose::Sidechain, from));
                 let data = payload(self.chain_id, &delegator, &self.validator);
                 let push = PushBytesBuf::try_from(data).expect("48 bytes");
                 let outputs = vec![

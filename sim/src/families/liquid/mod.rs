@@ -393,10 +393,10 @@ impl Spec {
 /// takes from a fresh bech32 wallet address).
 pub(crate) fn claim_script(
     keys: &KeyBook,
-    secp: &bitcoin::secp256k1::Secp256k1<bitcoin::secp256k1::All>,
+    _secp: &bitcoin::secp256k1::Secp256k1<bitcoin::secp256k1::All>,
     user: &str,
 ) -> bitcoin::ScriptBuf {
-    let pk = bitcoin::CompressedPublicKey(keys.user_key(Purpose::Sidechain, user).public_key(secp));
+    let pk = bitcoin::CompressedPublicKey(keys.user_public(Purpose::Sidechain, user).inner);
     bitcoin::ScriptBuf::new_p2wpkh(&pk.wpubkey_hash())
 }
 
@@ -409,7 +409,7 @@ impl PegSpec for Spec {
         let step = match verb {
             "peg_in" => {
                 let a: PegInArgs = r.parse()?;
-                r.user("from", &a.from);
+                r.payer("from", &a.from);
                 let amount = r.amount("amount", &a.amount).unwrap_or_default();
                 let name = r.name_tx("name", verb, a.name.as_deref());
                 r.define_with("peg-in", "name", &name, &a.from);
@@ -419,6 +419,7 @@ impl PegSpec for Spec {
                 let a: ClaimArgs = r.parse()?;
                 r.require_tx("deposit", &a.deposit);
                 let payer = r.lookup("peg-in", &a.deposit).map(|(_, payer)| payer);
+                let a_by_given = a.by.is_some();
                 let by = match (a.by, payer) {
                     (Some(by), _) => {
                         r.user("by", &by);
@@ -434,6 +435,13 @@ impl PegSpec for Spec {
                         String::new()
                     }
                 };
+                if !by.is_empty() {
+                    r.key_signer(
+                        if a_by_given { "by" } else { "deposit" },
+                        &by,
+                        "a claim (its claim key signs)",
+                    );
+                }
                 Step::Claim { deposit: a.deposit, by }
             }
             "peg_out" => {

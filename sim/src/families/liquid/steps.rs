@@ -100,7 +100,8 @@ impl State {
 /// verified against the claim script (a P2WPKH: the key must hash to its program), as
 /// Elements verifies the claim input against it.
 fn claim_signature_verifies(cx: &Cx<'_>, by: &str, claim: &ScriptBuf, outpoint: OutPoint) -> bool {
-    let key = cx.keys.user_key(Purpose::Sidechain, by);
+    // `check` refuses a claim by a user given only a public key.
+    let key = cx.keys.user_secret(Purpose::Sidechain, by).expect("the claimer's secret");
     let mut data = b"peglab/elements-claim".to_vec();
     data.extend_from_slice(outpoint.txid.as_byte_array());
     data.extend_from_slice(&outpoint.vout.to_le_bytes());

@@ -165,7 +165,7 @@ impl PegSpec for Spec {
         let step = match verb {
             "deposit" => {
                 let a: DepositArgs = r.parse()?;
-                r.user("from", &a.from);
+                r.payer("from", &a.from);
                 let amount = r.amount("amount", &a.amount).unwrap_or_default();
                 let name = r.name_tx("name", verb, a.name.as_deref());
                 r.define("deposit", "name", &name);

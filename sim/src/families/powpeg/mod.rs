@@ -359,7 +359,7 @@ impl PegSpec for Spec {
         let step = match verb {
             "peg_in" => {
                 let a: PegInArgs = r.parse()?;
-                r.user("from", &a.from);
+                r.payer("from", &a.from);
                 if let Some(to) = &a.rsk_to {
                     r.user("rsk_to", to);
                 }

@@ -1,11 +1,7 @@
 //! Rootstock addresses and the `RSKT` peg-in instructions (RSKIP170): one OP_RETURN output
 //! whose data is `RSKT | version 0x01 | 20-byte Rootstock destination [| refund type | hash]`.
 
-use bitcoin::{
-    ScriptBuf, Transaction,
-    script::Instruction,
-    secp256k1::{Secp256k1, SecretKey, Signing},
-};
+use bitcoin::{ScriptBuf, Transaction, script::Instruction};
 use sha3::{Digest, Keccak256};
 
 const PREFIX: &[u8; 4] = b"RSKT";
@@ -13,8 +9,8 @@ const VERSION: u8 = 1;
 
 /// A Rootstock (Ethereum-style) address: the last 20 bytes of Keccak-256 of the uncompressed
 /// public key without its 0x04 prefix.
-pub(crate) fn address<C: Signing>(secp: &Secp256k1<C>, key: &SecretKey) -> [u8; 20] {
-    let public = key.public_key(secp).serialize_uncompressed();
+pub(crate) fn address(key: &bitcoin::PublicKey) -> [u8; 20] {
+    let public = key.inner.serialize_uncompressed();
     let digest = Keccak256::digest(&public[1..]);
     digest[12..].try_into().expect("20 bytes")
 }
@@ -55,10 +51,11 @@ mod tests {
     #[test]
     fn address_of_a_known_key() {
         // Secret key 1: its Ethereum/Rootstock address is well known.
-        let secp = Secp256k1::new();
+        let secp = bitcoin::secp256k1::Secp256k1::new();
         let mut one = [0u8; 32];
         one[31] = 1;
-        let addr = address(&secp, &SecretKey::from_slice(&one).unwrap());
+        let sk = bitcoin::secp256k1::SecretKey::from_slice(&one).unwrap();
+        let addr = address(&bitcoin::PublicKey::new(sk.public_key(&secp)));
         assert_eq!(
             bitcoin::hex::DisplayHex::to_lower_hex_string(&addr[..]),
             "7e5f4552091a69125d5dfcb7b8c2659029395bdf"

@@ -117,7 +117,7 @@ impl State {
 
 /// A user's Rootstock address.
 pub(super) fn rsk_address(cx: &Cx<'_>, user: &str) -> [u8; 20] {
-    rsk::address(cx.secp, &cx.keys.user_key(Purpose::Sidechain, user))
+    rsk::address(&cx.keys.user_public(Purpose::Sidechain, user))
 }
 
 impl PegRun for State {

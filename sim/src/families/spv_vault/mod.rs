@@ -11,10 +11,11 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use miniscript::ForEachKey;
+
 use crate::{
     family::{Code, Family, PegRun, PegSpec, Per, Quantity, StepSpec, Verb, codes},
-    lock::{Lock, Slot, Spender, Template, TxShape, Wrap},
-    policy::{Policy, SpendPath},
+    lock::{Lock, Spender, TxShape},
     relay::store::{Fault, ForkChoice, Relay, attacker_success},
     run::{Cx, RunError, keys::KeyBook},
     scenario::Reader,
@@ -214,7 +215,7 @@ impl Family for SpvVault {
 
     fn read_peg(&self, r: &mut Reader<'_, '_>) -> Option<Arc<dyn PegSpec>> {
         let p: Params = r.parse()?;
-        r.user("vault", &p.vault);
+        r.payer("vault", &p.vault);
         let collateral = match &p.collateral {
             Some(text) => r.amount("collateral", text).unwrap_or_default(),
             None => Amount::ZERO,
@@ -266,7 +267,7 @@ impl PegSpec for Spec {
             }
             "issue" | "redeem" => {
                 let a: AmountArgs = r.parse()?;
-                r.user("from", &a.from);
+                r.payer("from", &a.from);
                 let amount = r.amount("amount", &a.amount).unwrap_or_default();
                 if verb == "issue" {
                     let name = r.name_tx("name", verb, a.name.as_deref());
@@ -327,24 +328,21 @@ impl PegSpec for Spec {
     }
 
     fn locks(&self, keys: &KeyBook) -> Vec<Lock> {
-        // The vault holds the BTC it redeems with in its wallet: a P2WPKH of its wallet key.
-        let (pk, sk) = keys.wallet_key(&self.vault);
-        let holders = crate::lock::Holders::from([(pk, (self.vault.clone(), Some(sk)))]);
-        let template = Template::new(
-            Wrap::Wpkh(pk),
-            vec![Slot::Sig(pk), Slot::Push(pk.to_bytes())],
-            Default::default(),
-        );
-        let spk = bitcoin::ScriptBuf::new_p2wpkh(&pk.wpubkey_hash().expect("compressed"));
-        let paths =
-            vec![SpendPath::new("vault", "the vault's coins", Policy::pk(self.vault.clone()))];
-        vec![Lock::new(
-            "the vault's coins",
-            spk,
-            paths,
-            Spender::Templates(vec![template]),
-            holders,
-        )]
+        // The vault holds the BTC it redeems with in its wallet: its first receive output
+        // stands for them.
+        let Some((descriptor, secrets)) = keys.first_receive(&self.vault) else {
+            return Vec::new();
+        };
+        let lock = crate::lock::DescriptorLock::new(descriptor);
+        let mut holders = crate::lock::Holders::new();
+        lock.descriptor.for_each_key(|pk| {
+            holders.insert(*pk, (self.vault.clone(), secrets.get(pk).copied()));
+            true
+        });
+        let coins = "the vault's coins";
+        let paths = lock.paths(&holders, coins, &["vault".to_owned()]);
+        let spk = lock.descriptor.script_pubkey();
+        vec![Lock::new(coins, spk, paths, Spender::Descriptor(Box::new(lock)), holders)]
     }
 
     fn transactions(&self) -> Vec<TxShape> {

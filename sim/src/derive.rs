@@ -35,7 +35,15 @@ pub fn derive(scenario: &Scenario) -> Value {
         .pegs
         .iter()
         .map(|peg| {
-            let mut view = peg.spec.derive(&keys);
+            let steps: Vec<&crate::family::StepSpec> = scenario
+                .steps
+                .iter()
+                .filter_map(|s| match &s.action {
+                    crate::scenario::Action::Peg(a) if a.peg == peg.name => Some(&a.spec),
+                    _ => None,
+                })
+                .collect();
+            let mut view = peg.spec.derive(&keys, &steps);
             if let Value::Object(map) = &mut view {
                 map.insert("name".into(), json!(peg.name));
                 map.insert("kind".into(), json!(peg.kind()));

@@ -96,8 +96,8 @@ pub(crate) trait PegSpec: Debug + Send + Sync {
     fn family(&self) -> &'static dyn Family;
     /// Reads and validates one of its family's steps.
     fn read_step(&self, verb: &'static str, reader: &mut Reader<'_, '_>) -> Option<StepSpec>;
-    /// What `peglab derive` shows of it (scripts, addresses, parameters).
-    fn derive(&self, keys: &KeyBook) -> Value;
+    /// What `peglab derive` shows of it (scripts, addresses, parameters), given its steps.
+    fn derive(&self, keys: &KeyBook, steps: &[&StepSpec]) -> Value;
     /// Where it locks coins on Bitcoin, with every way to spend them (the spend paths
     /// `peglab derive` prints, each a policy tree checked against the script).
     fn locks(&self, keys: &KeyBook) -> Vec<Lock>;

@@ -37,17 +37,41 @@ pub(crate) trait Custody: std::fmt::Debug + Send + Sync {
     }
     /// Member signatures the everyday branch needs.
     fn threshold(&self) -> usize;
+    /// Whether the keys of `online` members can sign the everyday branch.
+    fn quorum_met(&self, online: &[PublicKey]) -> bool {
+        online.len() >= self.threshold()
+    }
     /// Blocks an output must age before the emergency branch may spend it.
     fn csv(&self) -> u16;
-    /// How to satisfy the script of an output tweaked for `claim` with `signers`: keys in
-    /// script order, signatures needed, the secrets (tweaked as the output's keys are), and
-    /// the branch selector, if the script takes one.
-    fn satisfy(
+    /// Signs input `index` of `tx`, spending `value` from an output tweaked for `claim`, with
+    /// `signers`: missing signatures are left for Bitcoin Core to judge.
+    #[expect(clippy::too_many_arguments, reason = "each is a distinct part of the input")]
+    fn sign_input(
         &self,
         secp: &Secp256k1<All>,
+        tx: &mut Transaction,
+        index: usize,
+        value: Amount,
         claim: Option<&Script>,
         signers: &Signers<'_>,
-    ) -> (Vec<PublicKey>, usize, Vec<SecretKey>, Option<bool>);
+        output: OutputType,
+    );
+}
+
+/// One `OP_CHECKMULTISIG` branch as a spend needs it: keys in script order, signatures
+/// needed, the signers' secrets (tweaked as the output's keys are), the branch selector.
+pub(crate) type MultisigBranch = (Vec<PublicKey>, usize, Vec<SecretKey>, Option<bool>);
+
+/// Signs input `index` through a multisig branch of `script`.
+pub(crate) fn sign_branch(
+    secp: &Secp256k1<All>,
+    tx: &mut Transaction,
+    index: usize,
+    (script, value, output): (&Script, Amount, OutputType),
+    (keys, threshold, secrets, selector): MultisigBranch,
+) {
+    let spend = MultisigSpend { keys: &keys, threshold, secrets: &secrets, selector };
+    sign_multisig_input(secp, tx, index, script, value, &spend, output);
 }
 
 /// An output the federation controls.
@@ -124,10 +148,7 @@ impl Federation {
     ) {
         for (index, utxo) in inputs.iter().enumerate() {
             let claim = utxo.claim_script.as_deref();
-            let script = self.custody.witness_script(secp, claim);
-            let (keys, threshold, secrets, selector) = self.custody.satisfy(secp, claim, signers);
-            let spend = MultisigSpend { keys: &keys, threshold, secrets: &secrets, selector };
-            sign_multisig_input(secp, tx, index, &script, utxo.value, &spend, self.address);
+            self.custody.sign_input(secp, tx, index, utxo.value, claim, signers, self.address);
         }
     }
 }

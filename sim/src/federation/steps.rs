@@ -28,7 +28,8 @@ impl Fed {
     pub(crate) fn quorum(&self, cx: &Cx<'_>) -> Result<Vec<(PublicKey, SecretKey)>, Outcome> {
         let members: Vec<_> = self.members.iter().filter_map(|m| cx.signer(m).ok()).collect();
         let threshold = self.federation.custody.threshold();
-        if members.len() < threshold {
+        let keys: Vec<PublicKey> = members.iter().map(|(pk, _)| *pk).collect();
+        if !self.federation.custody.quorum_met(&keys) {
             let why = format!("{threshold} member signatures needed, {} online", members.len());
             return Err(stalled("quorum", why));
         }

@@ -15,7 +15,7 @@ use bitcoin::{
     secp256k1::{Secp256k1, SecretKey},
     transaction::Version,
 };
-pub(crate) use descriptor::DescriptorLock;
+pub(crate) use descriptor::{DescriptorLock, fill};
 use serde::Serialize;
 pub(crate) use template::{Slot, Template, Wrap};
 

@@ -124,6 +124,37 @@ impl<'r, 'a> Reader<'r, 'a> {
         self.key_signer(k, name, "this step")
     }
 
+    /// The actor holding `pk` (one given that key in the file), else a new watch-only signer
+    /// `<prefix>-<index>` holding it: the keys of a script given as bytes.
+    pub(crate) fn key_holder(
+        &mut self,
+        pk: &bitcoin::PublicKey,
+        prefix: &str,
+        index: usize,
+    ) -> String {
+        let secp = bitcoin::secp256k1::Secp256k1::signing_only();
+        let holds = |a: &Actor| match &a.key {
+            ActorKey::Public(given) => given == pk,
+            ActorKey::Secret(sk) => bitcoin::PublicKey::new(sk.public_key(&secp)) == *pk,
+            ActorKey::Derived => false,
+        };
+        if let Some(actor) = self.v.actors.values().find(|a| holds(a)) {
+            return actor.name.clone();
+        }
+        let mut name = format!("{prefix}-{index}");
+        if self.v.actors.contains_key(&name) {
+            name = format!("{name}-{}", &pk.to_string()[2..10]);
+        }
+        let actor = Actor {
+            name: name.clone(),
+            role: Role::Signer,
+            key: ActorKey::Public(*pk),
+            wallet: None,
+        };
+        self.v.actors.insert(name.clone(), actor);
+        name
+    }
+
     /// A federation's signers: a count (`members = 5` makes `<prefix>-1`..`<prefix>-5`, kept
     /// when the file defines them) or a list of signer names; 1 to 20 of them, checked before
     /// any name is made.

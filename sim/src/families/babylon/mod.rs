@@ -360,7 +360,7 @@ impl PegSpec for Spec {
         Some(StepSpec { args: Arc::new(step), tx, judged })
     }
 
-    fn derive(&self, keys: &KeyBook) -> Value {
+    fn derive(&self, keys: &KeyBook, _: &[&StepSpec]) -> Value {
         let secp = bitcoin::secp256k1::Secp256k1::new();
         let d = self.delegation(keys, &secp);
         let staking = ScriptBuf::new_p2tr_tweaked(d.staking_info(&secp).output_key());

@@ -198,8 +198,20 @@ mod tests {
             );
             let spk = ScriptBuf::new_p2tr_tweaked(d.staking_info(&secp).output_key());
             assert_eq!(spk.to_hex_string(), hex("staking_output_pkscript_hex"), "{name}");
-            let address = Address::from_script(&spk, Network::Bitcoin).unwrap();
-            assert_eq!(address.to_string(), hex("taproot_address_staking_output"));
+            // The unbonding output's leaves, and the address (later versions of the file).
+            assert_eq!(
+                d.timelock_script(d.unbonding_time).to_hex_string(),
+                hex("unbonding_transaction_time_lock_script_hex"),
+                "{name}"
+            );
+            assert_eq!(
+                d.slashing_script().to_hex_string(),
+                hex("unbonding_transaction_slashing_script_hex")
+            );
+            if let Some(address) = e.get("taproot_address_staking_output") {
+                let ours = Address::from_script(&spk, Network::Bitcoin).unwrap();
+                assert_eq!(ours.to_string(), address.as_str().unwrap(), "{name}");
+            }
             if !hex("op_return_script_hex").is_empty() {
                 let tag: [u8; 4] =
                     bitcoin::hex::FromHex::from_hex(p["tag"].as_str().unwrap()).unwrap();

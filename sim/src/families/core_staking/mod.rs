@@ -245,7 +245,7 @@ impl PegSpec for Spec {
         Some(StepSpec { args: Arc::new(step), tx, judged: true })
     }
 
-    fn derive(&self, _: &KeyBook) -> Value {
+    fn derive(&self, _: &KeyBook, _: &[&StepSpec]) -> Value {
         json!({
             "chain_id": self.chain_id,
             "validator": bitcoin::hex::DisplayHex::to_lower_hex_string(&self.validator[..]),

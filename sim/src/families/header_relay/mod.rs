@@ -147,7 +147,7 @@ impl PegSpec for Spec {
         Some(StepSpec { args: Arc::new(Batch(headers)), tx: None, judged: true })
     }
 
-    fn derive(&self, _: &KeyBook) -> Value {
+    fn derive(&self, _: &KeyBook, _: &[&StepSpec]) -> Value {
         json!({
             "checkpoint_height": self.checkpoint.height,
             "checkpoint_hash": self.checkpoint.header.block_hash().to_string(),

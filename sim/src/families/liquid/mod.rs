@@ -3,12 +3,13 @@
 //! Elements' `IsValidPeginWitness` judges them, peg-outs paid by the members, sweeps, and the
 //! emergency keys' timelocked branch.
 
+mod fedpeg;
 pub(crate) mod script;
 mod steps;
 
 use std::sync::Arc;
 
-use bitcoin::Amount;
+use bitcoin::{Amount, ScriptBuf};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,6 +25,7 @@ use crate::{
     scenario::{Destination, Members, Reader},
     tx::{OutputType, script_pubkey},
 };
+use fedpeg::ScriptFedpeg;
 use script::{Watchman, tweak_script};
 
 /// Extra blocks Elements' wallet waits beyond `pegin_min_depth` before it claims ("additional
@@ -50,6 +52,11 @@ struct Params {
     pegin_depth: Option<u32>,
     /// Peg-in addresses: "p2sh-p2wsh" (Liquid's) or "p2wsh".
     address: Option<Address>,
+    /// The fedpegscript itself (hex), instead of `members`, `threshold` and `emergency`: the
+    /// watchman template (its member keys are tweaked for a peg-in), or any other script (every
+    /// key tweaked, as Elements' `calculate_contract` does), spent by the federation when it is
+    /// miniscript. Keys match actors given the same key; others become watch-only signers.
+    fedpegscript: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -80,6 +87,9 @@ struct PegInArgs {
     amount: String,
     /// Pay the bare federation script instead: an address no claim script commits to.
     untweaked: Option<bool>,
+    /// The claim script (hex) the address commits to (default: the P2WPKH of the payer's
+    /// sidechain key, as Elements' `getpeginaddress` makes it).
+    claim_script: Option<String>,
     /// The transaction's name (default `peg_in:<step number>`).
     name: Option<String>,
 }
@@ -127,11 +137,32 @@ pub(crate) struct SignedArgs {
 /// A Liquid step, as read.
 #[derive(Debug)]
 enum Step {
-    PegIn { from: String, amount: Amount, untweaked: bool, name: String },
-    Claim { deposit: String, by: String },
-    PegOut { from: String, amount: Amount, to: Destination, name: String },
-    Sweep { name: String },
-    Take { signers: Vec<String>, to: Destination, name: String, emergency: bool },
+    PegIn {
+        from: String,
+        amount: Amount,
+        untweaked: bool,
+        claim_script: Option<ScriptBuf>,
+        name: String,
+    },
+    Claim {
+        deposit: String,
+        by: String,
+    },
+    PegOut {
+        from: String,
+        amount: Amount,
+        to: Destination,
+        name: String,
+    },
+    Sweep {
+        name: String,
+    },
+    Take {
+        signers: Vec<String>,
+        to: Destination,
+        name: String,
+        emergency: bool,
+    },
 }
 
 codes! {
@@ -224,6 +255,9 @@ struct Spec {
     csv: u16,
     pegin_depth: u32,
     address: OutputType,
+    /// A fedpegscript given as bytes that is not the watchman template; `members` then names
+    /// its keys.
+    script: Option<ScriptFedpeg>,
 }
 
 /// Liquid v1 (Elements `chainparams.cpp`, liquidv1).
@@ -262,6 +296,35 @@ impl Family for Liquid {
 
     fn read_peg(&self, r: &mut Reader<'_, '_>) -> Option<Arc<dyn PegSpec>> {
         let p: Params = r.parse()?;
+        let address = match p.address.unwrap_or(Address::P2shP2wsh) {
+            Address::P2shP2wsh => OutputType::P2shP2wsh,
+            Address::P2wsh => OutputType::P2wsh,
+        };
+        let pegin_depth = p.pegin_depth.unwrap_or(V1_DEPTH);
+        if pegin_depth == 0 {
+            r.report("pegin_depth", "a peg-in needs at least one confirmation", None);
+        }
+        if let Some(hex) = &p.fedpegscript {
+            let given: Vec<&str> = [
+                ("preset", p.preset.is_some()),
+                ("members", p.members.is_some()),
+                ("threshold", p.threshold.is_some()),
+                ("emergency", p.emergency.is_some()),
+            ]
+            .iter()
+            .filter(|(_, given)| *given)
+            .map(|(k, _)| *k)
+            .collect();
+            if let Some(first) = given.first() {
+                let message = format!(
+                    "`fedpegscript` is the whole script: leave out {}",
+                    given.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                );
+                r.report(first, message, None);
+            }
+            let script = read_script(r, "fedpegscript", hex)?;
+            return Some(Arc::new(Spec::from_script(r, script, pegin_depth, address)));
+        }
         let v1 =
             p.preset.as_deref().and_then(|name| r.preset(name, &[("liquid-v1", ())])).is_some();
         let members = match (&p.members, v1) {
@@ -309,14 +372,6 @@ impl Family for Liquid {
                 Some("make the emergency threshold differ from the members' threshold".into()),
             );
         }
-        let pegin_depth = p.pegin_depth.unwrap_or(V1_DEPTH);
-        if pegin_depth == 0 {
-            r.report("pegin_depth", "a peg-in needs at least one confirmation", None);
-        }
-        let address = match p.address.unwrap_or(Address::P2shP2wsh) {
-            Address::P2shP2wsh => OutputType::P2shP2wsh,
-            Address::P2wsh => OutputType::P2wsh,
-        };
         Some(Arc::new(Spec {
             members,
             threshold,
@@ -325,11 +380,83 @@ impl Family for Liquid {
             csv,
             pegin_depth,
             address,
+            script: None,
         }))
     }
 }
 
+/// A script given as hex, reported at `k` when it is not one.
+pub(crate) fn read_script(r: &mut Reader<'_, '_>, k: &str, hex: &str) -> Option<ScriptBuf> {
+    let script = match ScriptBuf::from_hex(hex.trim().trim_start_matches("0x")) {
+        Ok(script) => script,
+        Err(e) => {
+            r.report(k, format!("`{hex}` is not hex: {e}"), None);
+            return None;
+        }
+    };
+    if let Some(Err(e)) = script.instructions().find(Result::is_err) {
+        r.report(k, format!("not a script: {e}"), None);
+        return None;
+    }
+    if script.is_empty() {
+        r.report(k, "an empty script", None);
+        return None;
+    }
+    Some(script)
+}
+
 impl Spec {
+    /// A peg over a given fedpegscript: the watchman template's parameters read back from it,
+    /// or the script as it is.
+    fn from_script(
+        r: &mut Reader<'_, '_>,
+        script: ScriptBuf,
+        pegin_depth: u32,
+        address: OutputType,
+    ) -> Self {
+        let mut holders = |keys: &[bitcoin::PublicKey], prefix: &str| -> Vec<String> {
+            keys.iter().enumerate().map(|(i, pk)| r.key_holder(pk, prefix, i + 1)).collect()
+        };
+        match script::parse_watchman(&script) {
+            Some(w) => Spec {
+                members: holders(&w.members, "member"),
+                threshold: w.threshold,
+                emergency: holders(&w.emergency, "emergency"),
+                emergency_threshold: w.emergency_threshold,
+                csv: w.csv,
+                pegin_depth,
+                address,
+                script: None,
+            },
+            None => {
+                let fedpeg = ScriptFedpeg::new(script, address);
+                Spec {
+                    members: holders(&fedpeg.keys, "fedpeg"),
+                    threshold: 0,
+                    emergency: Vec::new(),
+                    emergency_threshold: 0,
+                    csv: 0,
+                    pegin_depth,
+                    address,
+                    script: Some(fedpeg),
+                }
+            }
+        }
+    }
+
+    /// The federation's script and how it signs.
+    fn custody(&self, keys: &KeyBook) -> Box<dyn crate::federation::Custody> {
+        match &self.script {
+            Some(fedpeg) => Box::new(fedpeg.clone()),
+            None => Box::new(self.watchman(keys)),
+        }
+    }
+
+    /// The untweaked fedpegscript.
+    fn fedpegscript(&self, keys: &KeyBook) -> ScriptBuf {
+        self.custody(keys).script()
+    }
+
     fn watchman(&self, keys: &KeyBook) -> Watchman {
         Watchman {
             members: self.members.iter().map(|m| keys.public(m)).collect(),
@@ -343,6 +470,9 @@ impl Spec {
     /// The federation's script (tweaked with `claim`, when given) as a lock.
     fn lock(&self, keys: &KeyBook, coins: &str, claim: Option<&bitcoin::Script>) -> Lock {
         let secp = bitcoin::secp256k1::Secp256k1::new();
+        if let Some(fedpeg) = &self.script {
+            return fedpeg.lock(keys, &self.members, coins, claim);
+        }
         let w = self.watchman(keys);
         let members = self
             .members
@@ -384,6 +514,17 @@ impl Spec {
         crate::federation::locks::lock(coins, script, self.address, branches)
     }
 
+    /// Reports a step the federation must sign when it cannot: a fedpegscript that is neither
+    /// the watchman template nor miniscript.
+    fn spendable(&self, r: &mut Reader<'_, '_>, k: &str) {
+        if self.script.as_ref().is_some_and(|s| !s.spendable()) {
+            let message = "peglab cannot sign this fedpegscript (it is neither the watchman \
+                           template nor miniscript): peg-ins and claims work, spends by the \
+                           federation do not";
+            r.report(k, message, None);
+        }
+    }
+
     fn claim_depth(&self) -> u32 {
         self.pegin_depth + CLAIM_LEEWAY
     }
@@ -411,9 +552,16 @@ impl PegSpec for Spec {
                 let a: PegInArgs = r.parse()?;
                 r.payer("from", &a.from);
                 let amount = r.amount("amount", &a.amount).unwrap_or_default();
+                let untweaked = a.untweaked.unwrap_or(false);
+                let claim_script =
+                    a.claim_script.as_deref().and_then(|hex| read_script(r, "claim_script", hex));
+                if untweaked && claim_script.is_some() {
+                    let message = "an untweaked peg-in commits to no claim script: leave out one";
+                    r.report("claim_script", message, None);
+                }
                 let name = r.name_tx("name", verb, a.name.as_deref());
                 r.define_with("peg-in", "name", &name, &a.from);
-                Step::PegIn { from: a.from, amount, untweaked: a.untweaked.unwrap_or(false), name }
+                Step::PegIn { from: a.from, amount, untweaked, claim_script, name }
             }
             "claim" => {
                 let a: ClaimArgs = r.parse()?;
@@ -446,6 +594,7 @@ impl PegSpec for Spec {
             }
             "peg_out" => {
                 let a: PegOutArgs = r.parse()?;
+                self.spendable(r, "to");
                 r.user("from", &a.from);
                 let amount = r.amount("amount", &a.amount).unwrap_or_default();
                 let to = r.destination("to", &a.to);
@@ -454,15 +603,17 @@ impl PegSpec for Spec {
             }
             "sweep" => {
                 let a: SweepArgs = r.parse()?;
+                self.spendable(r, "");
                 Step::Sweep { name: r.name_tx("name", verb, a.name.as_deref()) }
             }
             "recover" | "steal" => {
                 let a: SignedArgs = r.parse()?;
+                self.spendable(r, "signers");
                 let emergency = verb == "recover";
-                let (allowed, role) = if emergency {
-                    (&self.emergency, "an emergency key")
-                } else {
-                    (&self.members, "a member")
+                let (allowed, role) = match (&self.script, emergency) {
+                    (Some(_), _) => (&self.members, "a key of the fedpegscript"),
+                    (None, true) => (&self.emergency, "an emergency key"),
+                    (None, false) => (&self.members, "a member"),
                 };
                 for s in &a.signers {
                     if r.signer("signers", s) && !allowed.contains(s) {
@@ -486,23 +637,32 @@ impl PegSpec for Spec {
         Some(StepSpec { args: Arc::new(step), tx, judged: true })
     }
 
-    fn derive(&self, keys: &KeyBook) -> Value {
+    fn derive(&self, keys: &KeyBook, steps: &[&StepSpec]) -> Value {
         let secp = bitcoin::secp256k1::Secp256k1::new();
-        let fedpegscript = self.watchman(keys).script();
+        let fedpegscript = self.fedpegscript(keys);
+        let pegin = |claim: &ScriptBuf| {
+            let tweaked = tweak_script(&secp, &fedpegscript, claim);
+            let spk = script_pubkey(&tweaked, self.address);
+            json!({
+                "claim_script": claim.to_hex_string(),
+                "tweaked_fedpegscript": tweaked.to_hex_string(),
+                "address": crate::derive::address(&spk),
+            })
+        };
+        let pegins: serde_json::Map<String, Value> = steps
+            .iter()
+            .filter_map(|s| match s.args.as_any().downcast_ref::<Step>() {
+                Some(Step::PegIn { from, untweaked: false, claim_script: given, name, .. }) => {
+                    let claim = given.clone().unwrap_or_else(|| claim_script(keys, &secp, from));
+                    Some((name.clone(), pegin(&claim)))
+                }
+                _ => None,
+            })
+            .collect();
         let users: Vec<String> = keys.users().map(str::to_owned).collect();
         let pegin_addresses: serde_json::Map<String, Value> = users
             .iter()
-            .map(|user| {
-                let claim = claim_script(keys, &secp, user);
-                let tweaked = tweak_script(&secp, &fedpegscript, &claim);
-                let spk = script_pubkey(&tweaked, self.address);
-                let view = json!({
-                    "claim_script": claim.to_hex_string(),
-                    "tweaked_fedpegscript": tweaked.to_hex_string(),
-                    "address": crate::derive::address(&spk),
-                });
-                (user.clone(), view)
-            })
+            .map(|user| (user.clone(), pegin(&claim_script(keys, &secp, user))))
             .collect();
         json!({
             "fedpegscript": fedpegscript.to_hex_string(),
@@ -511,6 +671,8 @@ impl PegSpec for Spec {
             "pegin_depth": self.pegin_depth,
             "claim_depth": self.claim_depth(),
             "pegin_addresses": pegin_addresses,
+            "pegins": pegins,
+            "federation_spends": self.script.as_ref().is_none_or(ScriptFedpeg::spendable),
         })
     }
 
@@ -560,11 +722,8 @@ impl PegSpec for Spec {
     }
 
     fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
-        let federation = Federation {
-            custody: Box::new(self.watchman(cx.keys)),
-            address: self.address,
-            utxos: Vec::new(),
-        };
+        let federation =
+            Federation { custody: self.custody(cx.keys), address: self.address, utxos: Vec::new() };
         let fed = Fed::new(peg, federation, self.members.clone());
         Ok(Box::new(steps::State::new(fed, self.claim_depth())))
     }

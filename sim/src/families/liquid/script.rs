@@ -76,12 +76,30 @@ impl Custody for Watchman {
         self.csv
     }
 
-    fn satisfy(
+    fn sign_input(
+        &self,
+        secp: &Secp256k1<All>,
+        tx: &mut bitcoin::Transaction,
+        index: usize,
+        value: bitcoin::Amount,
+        claim: Option<&Script>,
+        signers: &Signers<'_>,
+        output: crate::tx::OutputType,
+    ) {
+        let script = self.witness_script(secp, claim);
+        let branch = self.branch(secp, claim, signers);
+        crate::federation::sign_branch(secp, tx, index, (&script, value, output), branch);
+    }
+}
+
+impl Watchman {
+    /// The branch `signers` spend through, with keys and secrets tweaked for `claim`.
+    fn branch(
         &self,
         secp: &Secp256k1<All>,
         claim: Option<&Script>,
         signers: &Signers<'_>,
-    ) -> (Vec<PublicKey>, usize, Vec<SecretKey>, Option<bool>) {
+    ) -> crate::federation::MultisigBranch {
         match signers {
             // Member keys in a peg-in output are tweaked with its claim script.
             Signers::Members(members) => {
@@ -143,6 +161,48 @@ pub(crate) fn is_watchman(script: &Script) -> bool {
         && op(at + 1, OP_ENDIF)
         && op(at + 2, OP_CHECKMULTISIG)
         && ins.len() == at + 3
+}
+
+/// The 33-byte keys a script pushes, in order.
+pub(crate) fn keys_of(script: &Script) -> Vec<PublicKey> {
+    script
+        .instructions()
+        .filter_map(|i| match i {
+            Ok(Instruction::PushBytes(p)) if p.len() == 33 => {
+                PublicKey::from_slice(p.as_bytes()).ok()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The watchman template's parameters read back from a script of its shape (`None` when the
+/// script is not exactly the template with these values).
+pub(crate) fn parse_watchman(script: &Script) -> Option<Watchman> {
+    if !is_watchman(script) {
+        return None;
+    }
+    let ins: Vec<Instruction<'_>> = script.instructions().collect::<Result<_, _>>().ok()?;
+    let num = |i: usize| ins.get(i).and_then(Instruction::script_num);
+    let threshold = usize::try_from(num(4)?).ok()?;
+    let members = keys_of(script);
+    let n = ins[5..]
+        .iter()
+        .take_while(|x| matches!(x, Instruction::PushBytes(p) if p.len() == 33))
+        .count();
+    let (members, emergency) = members.split_at(n.min(members.len()));
+    let at = 5 + n + 2;
+    let csv = u16::try_from(num(at)?).ok()?;
+    let emergency_threshold = usize::try_from(num(at + 3)?).ok()?;
+    let w = Watchman {
+        members: members.to_vec(),
+        threshold,
+        emergency: emergency.to_vec(),
+        emergency_threshold,
+        csv,
+    };
+    // Only a script the template rebuilds byte for byte (minimal pushes) is this shape.
+    (w.script() == *script).then_some(w)
 }
 
 /// HMAC-SHA256(key = the 33-byte public key, message = the claim script).
@@ -241,6 +301,8 @@ mod tests {
         assert_eq!(watchman.script().to_hex_string(), LIQUID_V1);
         assert!(is_watchman(&published));
         assert!(!is_watchman(&script(CMS)));
+        assert_eq!(parse_watchman(&published), Some(watchman));
+        assert_eq!(parse_watchman(&script(CMS)), None);
     }
 
     #[test]

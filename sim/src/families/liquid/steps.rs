@@ -116,8 +116,9 @@ impl PegRun for State {
     fn step(&mut self, args: &dyn StepArgs, cx: &mut Cx<'_>) -> Result<StepResult, RunError> {
         let step = args.as_any().downcast_ref::<Step>().expect("a liquid step");
         match step {
-            Step::PegIn { from, amount, untweaked, name } => {
-                let claim = (!untweaked).then(|| claim_script(cx.keys, cx.secp, from));
+            Step::PegIn { from, amount, untweaked, claim_script: given, name } => {
+                let claim = (!untweaked)
+                    .then(|| given.clone().unwrap_or_else(|| claim_script(cx.keys, cx.secp, from)));
                 let spk = self.fed.federation.script_pubkey(cx.secp, claim.as_deref());
                 let to = if *untweaked {
                     "the untweaked federation script of"

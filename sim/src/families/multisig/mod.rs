@@ -198,7 +198,7 @@ impl PegSpec for Spec {
         Some(StepSpec { args: Arc::new(step), tx, judged: true })
     }
 
-    fn derive(&self, keys: &KeyBook) -> Value {
+    fn derive(&self, keys: &KeyBook, _: &[&StepSpec]) -> Value {
         let script = self.script(keys);
         json!({
             "threshold": self.threshold,

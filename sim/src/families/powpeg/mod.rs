@@ -415,7 +415,7 @@ impl PegSpec for Spec {
         Some(StepSpec { args: Arc::new(step), tx, judged: true })
     }
 
-    fn derive(&self, keys: &KeyBook) -> Value {
+    fn derive(&self, keys: &KeyBook, _: &[&StepSpec]) -> Value {
         let script = self.erp(keys).script();
         let flyover = self.flyover.as_ref().and_then(|f| {
             let hash =

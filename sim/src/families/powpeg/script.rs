@@ -17,7 +17,7 @@ use bitcoin::{
     PublicKey, Script, ScriptBuf,
     opcodes::all::{OP_CHECKMULTISIG, OP_CSV, OP_DROP, OP_ELSE, OP_ENDIF, OP_NOTIF},
     script::{Builder, PushBytesBuf},
-    secp256k1::{All, Secp256k1, SecretKey},
+    secp256k1::{All, Secp256k1},
 };
 
 use crate::federation::{Custody, Signers};
@@ -75,12 +75,25 @@ impl Custody for Erp {
         self.csv
     }
 
-    fn satisfy(
+    fn sign_input(
         &self,
-        _: &Secp256k1<All>,
+        secp: &Secp256k1<All>,
+        tx: &mut bitcoin::Transaction,
+        index: usize,
+        value: bitcoin::Amount,
         _: Option<&Script>,
         signers: &Signers<'_>,
-    ) -> (Vec<PublicKey>, usize, Vec<SecretKey>, Option<bool>) {
+        output: crate::tx::OutputType,
+    ) {
+        let script = self.script();
+        let branch = self.branch(signers);
+        crate::federation::sign_branch(secp, tx, index, (&script, value, output), branch);
+    }
+}
+
+impl Erp {
+    /// The branch `signers` spend through.
+    fn branch(&self, signers: &Signers<'_>) -> crate::federation::MultisigBranch {
         match signers {
             // `OP_NOTIF`: a false selector takes the members' branch.
             Signers::Members(members) => {

@@ -315,7 +315,7 @@ impl PegSpec for Spec {
         Some(StepSpec { args: Arc::new(step), tx, judged: true })
     }
 
-    fn derive(&self, _: &KeyBook) -> Value {
+    fn derive(&self, _: &KeyBook, _: &[&StepSpec]) -> Value {
         json!({
             "vault": self.vault,
             "collateral": self.collateral.to_string(),

@@ -3,6 +3,7 @@
 
 mod babylon;
 mod core_staking;
+mod descriptor;
 mod header_relay;
 pub(crate) mod liquid;
 mod multisig;
@@ -21,6 +22,7 @@ pub(crate) static ALL: &[&dyn Family] = &[
     &header_relay::HeaderRelay,
     &core_staking::CoreStaking,
     &babylon::Babylon,
+    &descriptor::DescriptorPeg,
 ];
 
 /// The family of `kind`.

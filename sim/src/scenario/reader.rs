@@ -124,6 +124,26 @@ impl<'r, 'a> Reader<'r, 'a> {
         self.key_signer(k, name, "this step")
     }
 
+    /// Whether an actor called `name` exists (nothing reported).
+    pub(crate) fn knows_actor(&self, name: &str) -> bool {
+        self.v.actors.contains_key(name)
+    }
+
+    /// A "did you mean" among the actors' names.
+    pub(crate) fn suggest_actor(&self, name: &str) -> Option<String> {
+        suggest(name, self.v.actors.keys().map(String::as_str))
+    }
+
+    /// Makes `name` a signer with a key derived from the seed, unless the file defines it.
+    pub(crate) fn ensure_signer(&mut self, name: &str) {
+        self.v.actors.entry(name.to_owned()).or_insert_with(|| Actor {
+            name: name.to_owned(),
+            role: Role::Signer,
+            key: ActorKey::Derived,
+            wallet: None,
+        });
+    }
+
     /// The actor holding `pk` (one given that key in the file), else a new watch-only signer
     /// `<prefix>-<index>` holding it: the keys of a script given as bytes.
     pub(crate) fn key_holder(

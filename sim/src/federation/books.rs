@@ -23,6 +23,12 @@ impl Books {
         self.balances.values().copied().sum::<Amount>() + self.pending_pegouts
     }
 
+    /// Takes `amount` from `who`'s balance (a fee on the other side).
+    pub(crate) fn charge(&mut self, who: &str, amount: Amount) {
+        let balance = self.balance(who);
+        self.balances.insert(who.to_owned(), balance.checked_sub(amount).unwrap_or(Amount::ZERO));
+    }
+
     pub(crate) fn balance(&self, who: &str) -> Amount {
         self.balances.get(who).copied().unwrap_or(Amount::ZERO)
     }

@@ -17,11 +17,11 @@ use bitcoin::{
 
 pub(crate) use books::Books;
 pub(crate) use evidence::{EvidenceFault, gather};
-pub(crate) use steps::Fed;
+pub(crate) use steps::{Fed, PayoutFee};
 
 use crate::tx::{
     OutputType,
-    fee::sign_with_fee,
+    fee::sign_with_split_fee,
     multisig::{MultisigSpend, sign_multisig_input},
 };
 
@@ -74,6 +74,13 @@ pub(crate) fn sign_branch(
     sign_multisig_input(secp, tx, index, script, value, &spend, output);
 }
 
+/// Which outputs of a federation transaction pay its fee: in equal shares, the first paying
+/// the remainder (one output: it pays all).
+#[derive(Debug, Clone)]
+pub(crate) enum FeeFrom {
+    Outputs(Vec<usize>),
+}
+
 /// An output the federation controls.
 #[derive(Debug, Clone)]
 pub(crate) struct FedUtxo {
@@ -120,12 +127,26 @@ impl Federation {
         signers: &Signers<'_>,
         rate: FeeRate,
     ) -> Transaction {
+        let last = outputs.len() - 1;
+        self.spend_with(secp, inputs, outputs, signers, rate, &FeeFrom::Outputs(vec![last]))
+    }
+
+    /// [`Federation::spend`], the fee taken as `fee` says.
+    pub(crate) fn spend_with(
+        &self,
+        secp: &Secp256k1<All>,
+        inputs: &[FedUtxo],
+        outputs: Vec<TxOut>,
+        signers: &Signers<'_>,
+        rate: FeeRate,
+        fee: &FeeFrom,
+    ) -> Transaction {
         let sequence = match signers {
             Signers::Members(_) => Sequence::MAX,
             Signers::Emergency(_) => Sequence::from_height(self.custody.csv()),
         };
-        let payer = outputs.len() - 1;
-        let value = outputs[payer].value;
+        let FeeFrom::Outputs(payers) = fee;
+        let payers: Vec<(usize, Amount)> = payers.iter().map(|&i| (i, outputs[i].value)).collect();
         let mut tx = Transaction {
             version: Version::TWO,
             lock_time: LockTime::ZERO,
@@ -135,7 +156,7 @@ impl Federation {
                 .collect(),
             output: outputs,
         };
-        sign_with_fee(&mut tx, payer, value, rate, |tx| self.sign(secp, tx, inputs, signers));
+        sign_with_split_fee(&mut tx, &payers, rate, |tx| self.sign(secp, tx, inputs, signers));
         tx
     }
 

@@ -9,6 +9,18 @@ use crate::{
     run::{Cx, Event, Outcome, RunError, StepResult, stalled},
 };
 
+/// Who pays a payout's fee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PayoutFee {
+    /// Every payout, in equal shares (rskj: bitcoinj's `recipientsPayFees`).
+    Split,
+    /// The federation's own coins (Liquid's fee pool): payouts are exact, the change pays.
+    FeePool,
+}
+
+/// What the federation keeps beyond a fee-pool payout, so that its change can pay the fee.
+const FEE_POOL_MARGIN: Amount = Amount::from_sat(100_000);
+
 /// A federated peg's running state on the Bitcoin side, and its other side's books.
 #[derive(Debug)]
 pub(crate) struct Fed {
@@ -263,17 +275,21 @@ impl Fed {
     }
 
     /// Pays `payouts` (value, script) from the oldest outputs, change back to the federation
-    /// first and the last payout carrying the fee, signed by `members`.
+    /// first, signed by `members`. `fee`: who pays the fee.
     pub(crate) fn pay_out(
         &mut self,
         cx: &mut Cx<'_>,
         members: &[(PublicKey, SecretKey)],
         payouts: Vec<TxOut>,
-        name: &str,
-        result: &mut StepResult,
+        fee: PayoutFee,
+        (name, result): (&str, &mut StepResult),
     ) -> Result<Outcome, RunError> {
         let total: Amount = payouts.iter().map(|o| o.value).sum();
-        let Some(inputs) = super::select(&self.federation.utxos, total) else {
+        let margin = match fee {
+            PayoutFee::FeePool => FEE_POOL_MARGIN,
+            _ => Amount::ZERO,
+        };
+        let Some(inputs) = super::select(&self.federation.utxos, total + margin) else {
             let why =
                 format!("the federation holds {}, less than {total}", self.federation.holdings());
             return Ok(stalled("insufficient-federation-funds", why));
@@ -284,14 +300,22 @@ impl Fed {
             let change = self.federation.script_pubkey(cx.secp, None);
             outputs.push(TxOut { value: held - total, script_pubkey: change });
         }
+        let first = outputs.len();
+        let count = payouts.len();
         outputs.extend(payouts);
-        let tx = self.federation.spend(
+        let payers = match fee {
+            PayoutFee::Split => (first..first + count).collect(),
+            PayoutFee::FeePool => vec![0],
+        };
+        let tx = self.federation.spend_with(
             cx.secp,
             &inputs,
             outputs,
             &Signers::Members(members),
             cx.fee_rate,
+            &super::FeeFrom::Outputs(payers),
         );
-        self.submit(cx, name, tx, &inputs, false, result)
+        let from_books = matches!(fee, PayoutFee::FeePool);
+        self.submit(cx, name, tx, &inputs, from_books, result)
     }
 }

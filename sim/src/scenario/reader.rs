@@ -124,6 +124,16 @@ impl<'r, 'a> Reader<'r, 'a> {
         self.key_signer(k, name, "this step")
     }
 
+    /// The users defined so far, by name.
+    pub(crate) fn users(&self) -> Vec<String> {
+        self.v
+            .actors
+            .values()
+            .filter(|a| matches!(a.role, Role::User { .. }))
+            .map(|a| a.name.clone())
+            .collect()
+    }
+
     /// Whether an actor called `name` exists (nothing reported).
     pub(crate) fn knows_actor(&self, name: &str) -> bool {
         self.v.actors.contains_key(name)
@@ -278,6 +288,14 @@ impl<'r, 'a> Reader<'r, 'a> {
         let path = self.at(k);
         define_tx(self.v, &path, &name);
         name
+    }
+
+    /// Defines `name` as a transaction a step may make (a refund the modelled side decides
+    /// on), once: later steps may name it.
+    pub(crate) fn may_make_tx(&mut self, name: &str) {
+        if self.v.names.txs.insert(name.to_owned()) {
+            self.v.names.tx_order.push(name.to_owned());
+        }
     }
 
     /// The given name or `<verb>:<step number>`, without defining a transaction.

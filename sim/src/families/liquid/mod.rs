@@ -52,6 +52,13 @@ struct Params {
     pegin_depth: Option<u32>,
     /// Peg-in addresses: "p2sh-p2wsh" (Liquid's) or "p2wsh".
     address: Option<Address>,
+    /// Users whose keys are on the PAK list (Liquid's permissioned peg-outs, `enforce_pak`):
+    /// only they peg out. Default: no PAK list (anyone pegs out), or every user with the
+    /// `liquid-v1` preset.
+    pak: Option<Vec<String>>,
+    /// What a claim costs on the Liquid side, out of the peg-in's value (Elements'
+    /// `claimpegin` pays the claim transaction's fee from it); default 1000 sat.
+    claim_fee: Option<String>,
     /// The fedpegscript itself (hex), instead of `members`, `threshold` and `emergency`: the
     /// watchman template (its member keys are tweaked for a peg-in), or any other script (every
     /// key tweaked, as Elements' `calculate_contract` does), spent by the federation when it is
@@ -171,6 +178,8 @@ codes! {
         MerkleProofInvalid = "pegin-merkle-proof-invalid": "Elements: bad-pegin-witness, \"Could not extract block and tx from merkleblock.\" / \"Merkle proof and txid mismatch.\"",
         ParentPowInvalid = "pegin-parent-pow-invalid": "Elements: bad-pegin-witness, \"Parent proof of work is invalid or insufficient.\"",
         TxInvalid = "pegin-tx-invalid": "Elements: bad-pegin-witness, \"Peg-in tx is invalid.\": no output pays the federation script tweaked with the claim script",
+        InvalidPegoutProof = "invalid-pegout-proof": "Elements with enforce_pak (Liquid v1): the peg-out carries no PAK proof matching an entry of the PAK list: the mempool refuses it (invalid-pegout-proof), a block holding it is bad-pak-tx (test/functional/feature_pak.py)",
+        PegoutBelowMinimum = "pegout-below-minimum": "Elements sendtomainchain: \"Invalid amount for send, must send more than 0.00100000 BTC\" (wallet/rpc/elements.cpp:611-612); the functionary pays no smaller peg-out",
         NeedsMoreConfirmations = "pegin-needs-more-confirmations": "Elements: bad-pegin-witness, \"Needs more confirmations.\": the block is not on the Bitcoin node's best chain pegin_depth deep (claimpegin waits 2 blocks more)",
         DoublePegin = "double-pegin": "Elements: bad-txns-double-pegin: this peg-in output was claimed before",
         ClaimScriptUnsatisfied = "claim-script-unsatisfied": "Elements verifies the claim input against the claim script: a signature by a key that is not the claim key fails",
@@ -258,7 +267,16 @@ struct Spec {
     /// A fedpegscript given as bytes that is not the watchman template; `members` then names
     /// its keys.
     script: Option<ScriptFedpeg>,
+    /// Who may peg out (the PAK list), when peg-outs are permissioned.
+    pak: Option<Vec<String>>,
+    claim_fee: Amount,
 }
+
+/// The least a peg-out may be (Elements `sendtomainchain`, `wallet/rpc/elements.cpp:611-612`;
+/// the functionary's `constants.rs:34`).
+pub(crate) const MINIMUM_PEGOUT: Amount = Amount::from_sat(100_000);
+/// A claim's fee unless the file says otherwise.
+const DEFAULT_CLAIM_FEE: Amount = Amount::from_sat(1_000);
 
 /// Liquid v1 (Elements `chainparams.cpp`, liquidv1).
 const V1_MEMBERS: u64 = 15;
@@ -323,7 +341,8 @@ impl Family for Liquid {
                 r.report(first, message, None);
             }
             let script = read_script(r, "fedpegscript", hex)?;
-            return Some(Arc::new(Spec::from_script(r, script, pegin_depth, address)));
+            let spec = Spec::from_script(r, script, pegin_depth, address);
+            return Some(Arc::new(spec.with(r, p.pak, p.claim_fee.as_deref(), false)));
         }
         let v1 =
             p.preset.as_deref().and_then(|name| r.preset(name, &[("liquid-v1", ())])).is_some();
@@ -372,16 +391,21 @@ impl Family for Liquid {
                 Some("make the emergency threshold differ from the members' threshold".into()),
             );
         }
-        Some(Arc::new(Spec {
-            members,
-            threshold,
-            emergency,
-            emergency_threshold,
-            csv,
-            pegin_depth,
-            address,
-            script: None,
-        }))
+        Some(Arc::new(
+            (Spec {
+                members,
+                threshold,
+                emergency,
+                emergency_threshold,
+                csv,
+                pegin_depth,
+                address,
+                script: None,
+                pak: None,
+                claim_fee: DEFAULT_CLAIM_FEE,
+            })
+            .with(r, p.pak, p.claim_fee.as_deref(), v1),
+        ))
     }
 }
 
@@ -406,6 +430,27 @@ pub(crate) fn read_script(r: &mut Reader<'_, '_>, k: &str, hex: &str) -> Option<
 }
 
 impl Spec {
+    /// The PAK list and the claim fee, read.
+    fn with(
+        mut self,
+        r: &mut Reader<'_, '_>,
+        pak: Option<Vec<String>>,
+        claim_fee: Option<&str>,
+        v1: bool,
+    ) -> Self {
+        if let Some(names) = &pak {
+            for name in names {
+                r.user("pak", name);
+            }
+        }
+        // Liquid v1 enforces PAK: without a list, every user is taken to be on it.
+        self.pak = pak.or_else(|| v1.then(|| r.users()));
+        if let Some(text) = claim_fee {
+            self.claim_fee = r.amount("claim_fee", text).unwrap_or(DEFAULT_CLAIM_FEE);
+        }
+        self
+    }
+
     /// A peg over a given fedpegscript: the watchman template's parameters read back from it,
     /// or the script as it is.
     fn from_script(
@@ -427,6 +472,8 @@ impl Spec {
                 pegin_depth,
                 address,
                 script: None,
+                pak: None,
+                claim_fee: DEFAULT_CLAIM_FEE,
             },
             None => {
                 let fedpeg = ScriptFedpeg::new(script, address);
@@ -439,6 +486,8 @@ impl Spec {
                     pegin_depth,
                     address,
                     script: Some(fedpeg),
+                    pak: None,
+                    claim_fee: DEFAULT_CLAIM_FEE,
                 }
             }
         }
@@ -725,6 +774,11 @@ impl PegSpec for Spec {
         let federation =
             Federation { custody: self.custody(cx.keys), address: self.address, utxos: Vec::new() };
         let fed = Fed::new(peg, federation, self.members.clone());
-        Ok(Box::new(steps::State::new(fed, self.claim_depth())))
+        let rules = steps::Rules {
+            claim_depth: self.claim_depth(),
+            claim_fee: self.claim_fee,
+            pak: self.pak.clone(),
+        };
+        Ok(Box::new(steps::State::new(fed, rules)))
     }
 }

@@ -10,7 +10,7 @@ use bitcoin::{
 use super::{CLAIM_LEEWAY, Refused, Step, claim_script};
 use crate::{
     family::{PegRun, StepArgs},
-    federation::{EvidenceFault, Fed, gather},
+    federation::{EvidenceFault, Fed, PayoutFee, gather},
     run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, refused, stalled},
 };
 
@@ -22,17 +22,27 @@ struct PegIn {
     claim_script: Option<ScriptBuf>,
 }
 
+/// What a Liquid peg's other side enforces.
+#[derive(Debug, Clone)]
+pub(super) struct Rules {
+    /// Confirmations a claim needs: `pegin_min_depth` plus the wallet's lee-way.
+    pub(super) claim_depth: u32,
+    /// What a claim costs, out of the peg-in's value.
+    pub(super) claim_fee: Amount,
+    /// Who may peg out, when peg-outs are permissioned.
+    pub(super) pak: Option<Vec<String>>,
+}
+
 /// A Liquid peg's state.
 pub(super) struct State {
     fed: Fed,
     pegins: Vec<PegIn>,
-    /// Confirmations a claim needs: `pegin_min_depth` plus the wallet's lee-way.
-    claim_depth: u32,
+    rules: Rules,
 }
 
 impl State {
-    pub(super) fn new(fed: Fed, claim_depth: u32) -> Self {
-        Self { fed, pegins: Vec::new(), claim_depth }
+    pub(super) fn new(fed: Fed, rules: Rules) -> Self {
+        Self { fed, pegins: Vec::new(), rules }
     }
 
     fn peg(&self) -> &str {
@@ -68,7 +78,7 @@ impl State {
                 "no output pays the federation script tweaked with this claim script".into(),
             );
         };
-        let required = self.claim_depth;
+        let required = self.rules.claim_depth;
         if evidence.confirmations < required {
             let why = format!(
                 "{} confirmation(s); the claim needs pegin_depth {} + {CLAIM_LEEWAY}",
@@ -91,7 +101,17 @@ impl State {
             confirmations: evidence.confirmations,
             required,
         });
+        // The claim transaction's fee comes out of the peg-in (Elements' claimpegin).
+        let credited = value.checked_sub(self.rules.claim_fee).unwrap_or(Amount::ZERO);
         self.fed.credit(deposit, outpoint, value, by, Some(claim), &mut result);
+        self.fed.books.charge(by, value - credited);
+        result.events.push(Event::note(
+            self.peg(),
+            format!(
+                "{by} is credited {credited}: the claim's fee of {} comes out of the peg-in",
+                value - credited
+            ),
+        ));
         Ok(result.ended(Outcome::Accepted))
     }
 }
@@ -132,7 +152,7 @@ impl PegRun for State {
                 if let Some(tx) = paid.accepted() {
                     let _ = tx;
                     self.pegins.push(PegIn { name: name.clone(), claim_script: claim });
-                    let text = format!("claimable after {} confirmations", self.claim_depth);
+                    let text = format!("claimable after {} confirmations", self.rules.claim_depth);
                     result.events.push(Event::note(self.peg(), text));
                 }
                 result.txs.extend(paid.made);
@@ -144,6 +164,20 @@ impl PegRun for State {
                     "{from} pegs out {amount} from {} to {to}",
                     self.peg()
                 ));
+                if let Some(pak) = &self.rules.pak
+                    && !pak.contains(from)
+                {
+                    let why =
+                        format!("{from}'s key is not on the PAK list: peg-outs are permissioned");
+                    return Ok(result.ended(refused(Refused::InvalidPegoutProof.code(), why)));
+                }
+                if *amount < super::MINIMUM_PEGOUT {
+                    let why = format!(
+                        "{amount} is below Liquid's minimum peg-out of {}",
+                        super::MINIMUM_PEGOUT
+                    );
+                    return Ok(result.ended(refused(Refused::PegoutBelowMinimum.code(), why)));
+                }
                 if !self.fed.burn(from, *amount, &mut result) {
                     let why = format!(
                         "{from} holds {} on the other side, less than {amount}",
@@ -157,7 +191,13 @@ impl PegRun for State {
                 };
                 let script = cx.script_of(to);
                 let payout = vec![TxOut { value: *amount, script_pubkey: script }];
-                let outcome = self.fed.pay_out(cx, &members, payout, name, &mut result)?;
+                let outcome = self.fed.pay_out(
+                    cx,
+                    &members,
+                    payout,
+                    PayoutFee::FeePool,
+                    (name, &mut result),
+                )?;
                 if matches!(outcome, Outcome::Accepted) {
                     self.fed.books.pending_pegouts -= *amount;
                     let paid = result

@@ -85,8 +85,11 @@ mod tests {
         );
     }
 
-    /// Published by Rootstock's flyover (Liquidity Provider Server) tests, `federation` helper:
-    /// a 2-of-3 PowPeg, its derivation hashes for four quotes, and the resulting addresses.
+    /// Rootstock's flyover (Liquidity Provider Server) tests: rsksmart/liquidity-provider-server
+    /// @ f40fb30c9ab371a5b118533058f21135dfed8e2a, `internal/adapters/dataproviders/rootstock/
+    /// federation/federation_test.go` and `bridge_test.go` (the fake federation of
+    /// `test/mocks/common.go`): a 2-of-3 PowPeg, its derivation hashes for four quotes, and the
+    /// resulting addresses.
     const FED_KEYS: [&str; 3] = [
         "02cd53fc53a07f211641a677d250f6de99caf620e8e77071e811a28b3bcddf0be1",
         "0362634ab57dae9cb373a5d536e66a8c4f67468bbcfb063809bab643072d78a124",

@@ -4,9 +4,12 @@
 //! Flyover deposit addresses are derived as rskj derives them.
 
 pub(crate) mod flyover;
+mod pegin;
 pub(crate) mod rsk;
 pub(crate) mod script;
 mod steps;
+#[cfg(test)]
+mod vectors;
 
 use std::{str::FromStr, sync::Arc};
 
@@ -49,6 +52,12 @@ struct Params {
     address: Option<Address>,
     /// A flyover quote whose deposit address `peglab derive` shows.
     flyover: Option<FlyoverArgs>,
+    /// The least a peg-in output to the federation may carry (`minimumPeginTxValue`, 500,000
+    /// sat on every network); below it the coins are kept, neither minted nor refunded.
+    minimum_pegin: Option<String>,
+    /// The least a release request may ask (`minimumPegoutTxValue`: 400,000 sat on mainnet,
+    /// 250,000 on regtest and testnet).
+    minimum_pegout: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -131,6 +140,11 @@ codes! {
         AlreadyProcessed = "transaction-already-processed": "rskj: RegisterBtcTransactionException \"Transaction already processed\"",
         CouldNotValidate = "could-not-validate-transaction": "rskj: RegisterBtcTransactionException \"Could not validate transaction\": the merkle proof fails, or the block is not btc2RskMinimumAcceptableConfirmations deep on the Bitcoin node's best chain",
         NotAPegin = "not-a-pegin": "rskj: the transaction pays no active federation (\"This is not a lock, a release nor a migration tx\"): nothing happens",
+        NoRefundUndeterminedSender = "no-refund-undetermined-sender": "rskj PegUtils.evaluatePegin: NO_REFUND, LEGACY_PEGIN_UNDETERMINED_SENDER: a peg-in without RSKT whose first input is neither P2PKH, P2SH-P2WPKH nor P2SH multisig (a native segwit or taproot wallet): no RBTC is minted and nothing is returned; the coins stay with the federation",
+        NoRefundInvalidAmount = "no-refund-invalid-amount": "rskj PegUtils.evaluatePegin: NO_REFUND, INVALID_AMOUNT: an output to the federation below minimumPeginTxValue (500,000 sat): the coins stay with the federation",
+        NoRefundInvalidPayload = "no-refund-invalid-payload": "rskj PegUtils.evaluatePegin: NO_REFUND, PEGIN_V1_INVALID_PAYLOAD: RSKT outputs rskj cannot parse (several, or malformed) and no refund address",
+        RefundMultisigSender = "refund-multisig-sender": "rskj PegUtils.evaluatePegin: REFUND, LEGACY_PEGIN_MULTISIG_SENDER: a peg-in without RSKT from a P2SH multisig (or P2SH-P2WSH) sender: the federation returns the coins to the sender's address (BridgeSupport.generateRejectionRelease)",
+        LowAmount = "low-amount": "rskj RejectedPegoutReason.LOW_AMOUNT: a release request below minimumPegoutTxValue: refused, the RBTC stays with the requester",
     }
 }
 
@@ -214,7 +228,16 @@ struct Spec {
     pegin_depth: u32,
     address: OutputType,
     flyover: Option<Flyover>,
+    minimum_pegin: Amount,
+    minimum_pegout: Amount,
 }
+
+/// `minimumPeginTxValue` (`BridgeMainNetConstants.java:31`, `BridgeRegTestConstants.java:63`).
+const MINIMUM_PEGIN: Amount = Amount::from_sat(500_000);
+/// `minimumPegoutTxValue`: mainnet (`BridgeMainNetConstants.java:32`) and regtest
+/// (`BridgeRegTestConstants.java:65`).
+const MINIMUM_PEGOUT_MAINNET: Amount = Amount::from_sat(400_000);
+const MINIMUM_PEGOUT_REGTEST: Amount = Amount::from_sat(250_000);
 
 fn legacy_address(r: &mut Reader<'_, '_>, k: &str, text: &str) -> Option<bitcoin::Address> {
     let parsed =
@@ -301,7 +324,16 @@ impl Family for Powpeg {
                     );
                     r.report("emergency", message, Some("leave `threshold` out".into()));
                 }
-                (keys, r.csv("emergency", e.csv))
+                let csv = r.csv("emergency", e.csv);
+                if csv <= 16 {
+                    let message = format!(
+                        "rskj cannot build an ERP script with a CSV of {csv}: bitcoinj-thin's \
+                         ScriptBuilder turns 1..16 into OP_N carrying data, which it then refuses \
+                         to serialize (ScriptBuilder.java:91-113); use 17 or more"
+                    );
+                    r.report("emergency", message, None);
+                }
+                (keys, csv)
             }
             (None, true) => (
                 r.members("preset", &Members::Count(MAINNET_ERP_KEYS), "erp"),
@@ -336,7 +368,23 @@ impl Family for Powpeg {
                 arguments_hash: arguments_hash?,
             })
         });
-        Some(Arc::new(Spec { members, emergency, csv, pegin_depth, address, flyover }))
+        let mut amount = |k: &str, given: &Option<String>, default: Amount| match given {
+            Some(text) => r.amount(k, text).unwrap_or(default),
+            None => default,
+        };
+        let minimum_pegin = amount("minimum_pegin", &p.minimum_pegin, MINIMUM_PEGIN);
+        let default_pegout = if mainnet { MINIMUM_PEGOUT_MAINNET } else { MINIMUM_PEGOUT_REGTEST };
+        let minimum_pegout = amount("minimum_pegout", &p.minimum_pegout, default_pegout);
+        Some(Arc::new(Spec {
+            members,
+            emergency,
+            csv,
+            pegin_depth,
+            address,
+            flyover,
+            minimum_pegin,
+            minimum_pegout,
+        }))
     }
 }
 
@@ -370,6 +418,8 @@ impl PegSpec for Spec {
             }
             "claim" => {
                 let a: ClaimArgs = r.parse()?;
+                // A legacy peg-in from a multisig sender is refunded by this transaction.
+                r.may_make_tx(&format!("{}:refund", a.deposit));
                 r.require_tx("deposit", &a.deposit);
                 Step::Register { deposit: a.deposit }
             }
@@ -500,6 +550,11 @@ impl PegSpec for Spec {
             utxos: Vec::new(),
         };
         let fed = Fed::new(peg, federation, self.members.clone());
-        Ok(Box::new(steps::State::new(fed, self.pegin_depth)))
+        let rules = steps::Rules {
+            depth: self.pegin_depth,
+            minimum_pegin: self.minimum_pegin,
+            minimum_pegout: self.minimum_pegout,
+        };
+        Ok(Box::new(steps::State::new(fed, rules)))
     }
 }

@@ -23,14 +23,28 @@ pub(crate) fn pegin_instructions(destination: &[u8; 20]) -> Vec<u8> {
     data
 }
 
-/// The destination a peg-in names in its one `RSKT` OP_RETURN output, if it names one.
-pub(crate) fn destination(tx: &Transaction) -> Option<[u8; 20]> {
-    let mut found = tx.output.iter().filter_map(|o| instructions(&o.script_pubkey));
-    let data = found.next()?;
-    if found.next().is_some() {
-        return None; // Rootstock requires exactly one.
+/// What a peg-in's `RSKT` outputs say (rskj `PeginInformation.parse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Instructions {
+    /// No `RSKT` output: a legacy peg-in.
+    None,
+    /// Exactly one, naming this Rootstock address.
+    Destination([u8; 20]),
+    /// More than one, or one rskj cannot parse.
+    Invalid,
+}
+
+/// The `RSKT` instructions of a peg-in.
+pub(crate) fn instructions_of(tx: &Transaction) -> Instructions {
+    let found: Vec<Vec<u8>> =
+        tx.output.iter().filter_map(|o| instructions(&o.script_pubkey)).collect();
+    match found.as_slice() {
+        [] => Instructions::None,
+        [data] if data.len() == 25 || data.len() == 46 => {
+            data[5..25].try_into().map_or(Instructions::Invalid, Instructions::Destination)
+        }
+        _ => Instructions::Invalid, // Rootstock requires exactly one.
     }
-    (data.len() == 25 || data.len() == 46).then(|| data[5..25].try_into().ok()).flatten()
 }
 
 fn instructions(script: &ScriptBuf) -> Option<Vec<u8>> {
@@ -78,6 +92,6 @@ mod tests {
                 script_pubkey: ScriptBuf::new_op_return(push),
             }],
         };
-        assert_eq!(destination(&tx), Some(dest));
+        assert_eq!(instructions_of(&tx), Instructions::Destination(dest));
     }
 }

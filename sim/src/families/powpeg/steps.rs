@@ -1,29 +1,43 @@
 //! What a PowPeg's steps do: peg-ins (with an RSKT OP_RETURN when named), registration by SPV
 //! proof, queued peg-outs released in a batch, sweeps, ERP recovery and theft.
 
-use bitcoin::{Amount, ScriptBuf, TxOut};
+use bitcoin::{Amount, OutPoint, ScriptBuf, Transaction, TxOut};
 
-use super::{Refused, Step, rsk};
+use super::{
+    Refused, Step,
+    pegin::{self, Evaluation, NoRefund},
+    rsk,
+};
 use crate::{
     family::{PegRun, StepArgs},
-    federation::{EvidenceFault, Fed, gather},
+    federation::{EvidenceFault, Fed, FedUtxo, PayoutFee, Signers, gather},
     run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, refused, stalled},
 };
+
+/// The Bridge's constants a PowPeg runs with.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rules {
+    /// Confirmations a registration needs (`btc2RskMinimumAcceptableConfirmations`).
+    pub(super) depth: u32,
+    pub(super) minimum_pegin: Amount,
+    pub(super) minimum_pegout: Amount,
+}
 
 /// A PowPeg's state.
 pub(super) struct State {
     fed: Fed,
-    /// Confirmations a registration needs.
-    depth: u32,
+    rules: Rules,
     /// Peg-ins made to this peg: name, payer.
     pegins: Vec<(String, String)>,
+    /// Peg-ins the Bridge processed without minting (refunded or kept).
+    rejected: Vec<String>,
     /// Release requests waiting for a batch: requester, amount, destination script, to.
     queue: Vec<(String, Amount, ScriptBuf, String)>,
 }
 
 impl State {
-    pub(super) fn new(fed: Fed, depth: u32) -> Self {
-        Self { fed, depth, pegins: Vec::new(), queue: Vec::new() }
+    pub(super) fn new(fed: Fed, rules: Rules) -> Self {
+        Self { fed, rules, pegins: Vec::new(), rejected: Vec::new(), queue: Vec::new() }
     }
 
     fn peg(&self) -> &str {
@@ -42,7 +56,7 @@ impl State {
         let Some(tx) = cx.txs.get(deposit).cloned() else {
             return refuse(Refused::CouldNotValidate, format!("{deposit} was never broadcast"));
         };
-        if self.fed.claimed(deposit, None) {
+        if self.fed.claimed(deposit, None) || self.rejected.iter().any(|r| r == deposit) {
             return refuse(Refused::AlreadyProcessed, format!("{deposit} was registered before"));
         }
         let evidence = match gather(cx, tx.compute_txid())? {
@@ -52,10 +66,10 @@ impl State {
             }
             Err(fault) => return refuse(Refused::CouldNotValidate, fault.to_string()),
         };
-        if evidence.confirmations < self.depth {
+        if evidence.confirmations < self.rules.depth {
             let why = format!(
                 "{} confirmation(s); registration needs {}",
-                evidence.confirmations, self.depth
+                evidence.confirmations, self.rules.depth
             );
             return refuse(Refused::CouldNotValidate, why);
         }
@@ -63,21 +77,109 @@ impl State {
         let Some((outpoint, value)) = Cx::output_paying(&evidence.tx, &expected) else {
             return refuse(Refused::NotAPegin, "no output pays this federation".into());
         };
-        // The RSKT destination, or else the sender (`BtcLockSender`).
-        let payer = self.pegins.iter().find(|(n, _)| n == deposit).map(|(_, p)| p.clone());
-        let credited = rsk::destination(&evidence.tx)
-            .and_then(|address| Self::rsk_owner(cx, &address))
-            .or(payer)
-            .unwrap_or_default();
         let mut result = result;
         result.events.push(Event::ProofChecked {
             peg: self.peg().to_owned(),
             tx: deposit.to_owned(),
             confirmations: evidence.confirmations,
-            required: self.depth,
+            required: self.rules.depth,
         });
+        let to_federation: Vec<Amount> = evidence
+            .tx
+            .output
+            .iter()
+            .filter(|o| o.script_pubkey == expected)
+            .map(|o| o.value)
+            .collect();
+        let payer = self.pegins.iter().find(|(n, _)| n == deposit).map(|(_, p)| p.clone());
+        let credited = match pegin::evaluate(&evidence.tx, &to_federation, self.rules.minimum_pegin)
+        {
+            Evaluation::Register(Some(address)) => {
+                Self::rsk_owner(cx, &address).unwrap_or_default()
+            }
+            Evaluation::Register(None) => payer.unwrap_or_default(),
+            Evaluation::NoRefund(why) => {
+                self.rejected.push(deposit.to_owned());
+                self.fed.federation.utxos.push(FedUtxo { outpoint, value, claim_script: None });
+                let (code, text) = match why {
+                    NoRefund::InvalidAmount => (
+                        Refused::NoRefundInvalidAmount,
+                        format!("an output to the federation is below the minimum peg-in of {}", self.rules.minimum_pegin),
+                    ),
+                    NoRefund::UndeterminedSender => (
+                        Refused::NoRefundUndeterminedSender,
+                        "no RSKT output, and the first input is not P2PKH, P2SH-P2WPKH or P2SH multisig: rskj cannot tell who sent it".to_owned(),
+                    ),
+                    NoRefund::InvalidPayload => (
+                        Refused::NoRefundInvalidPayload,
+                        "RSKT outputs rskj cannot parse, and no refund address".to_owned(),
+                    ),
+                };
+                let stuck = format!(
+                    "{value} stays with the federation: no RBTC is minted and nothing is returned; the coins are stuck"
+                );
+                result.events.push(Event::note(self.peg(), stuck));
+                return Ok(result.ended(refused(code.code(), text)));
+            }
+            Evaluation::RefundMultisigSender => {
+                self.rejected.push(deposit.to_owned());
+                return self.refund(cx, &evidence.tx, outpoint, value, deposit, result);
+            }
+        };
         self.fed.credit(deposit, outpoint, value, &credited, None, &mut result);
         Ok(result.ended(Outcome::Accepted))
+    }
+
+    /// A legacy peg-in from a multisig sender: the federation returns it to the sender's
+    /// address (`generateRejectionRelease`), the fee out of the returned value.
+    fn refund(
+        &mut self,
+        cx: &mut Cx<'_>,
+        tx: &Transaction,
+        outpoint: OutPoint,
+        value: Amount,
+        deposit: &str,
+        mut result: StepResult,
+    ) -> Result<StepResult, RunError> {
+        let why =
+            "no RSKT output and a multisig sender: the federation returns the coins".to_owned();
+        let code = Refused::RefundMultisigSender.code();
+        let spent = tx.input[0].previous_output;
+        let sender = cx
+            .chain
+            .transaction(cx.node, spent.txid)?
+            .and_then(|t| t.output.get(spent.vout as usize).map(|o| o.script_pubkey.clone()));
+        let members = match self.fed.quorum(cx) {
+            Ok(members) => members,
+            Err(_) => {
+                self.fed.federation.utxos.push(FedUtxo { outpoint, value, claim_script: None });
+                result
+                    .events
+                    .push(Event::note(self.peg(), "the refund waits for a quorum of pegnatories"));
+                return Ok(result.ended(refused(code, why)));
+            }
+        };
+        let Some(sender) = sender else {
+            return Ok(result.ended(refused(code, why)));
+        };
+        let input = FedUtxo { outpoint, value, claim_script: None };
+        let output = TxOut { value, script_pubkey: sender };
+        let refund = self.fed.federation.spend(
+            cx.secp,
+            std::slice::from_ref(&input),
+            vec![output],
+            &Signers::Members(&members),
+            cx.fee_rate,
+        );
+        let name = format!("{deposit}:refund");
+        let (outcome, made) = cx.submit(&name, refund, Some(value))?;
+        let text = match outcome {
+            Outcome::Accepted => format!("{name} returns {value} (less its fee) to the sender"),
+            _ => format!("{name} was not accepted: {outcome:?}"),
+        };
+        result.events.push(Event::note(self.peg(), text));
+        result.txs.push(made);
+        Ok(result.ended(refused(code, why)))
     }
 
     fn batch(&mut self, cx: &mut Cx<'_>, name: &str) -> Result<StepResult, RunError> {
@@ -91,13 +193,15 @@ impl State {
             return Ok(result.ended(stalled("nothing-queued", "no peg-out is waiting")));
         }
         let total: Amount = self.queue.iter().map(|(_, a, _, _)| *a).sum();
-        // The last request's output pays the fee (rskj spreads it over the batch).
+        // Every request's output pays an equal share of the fee (bitcoinj's recipientsPayFees,
+        // rskj ReleaseTransactionBuilder).
         let payouts = self
             .queue
             .iter()
             .map(|(_, a, s, _)| TxOut { value: *a, script_pubkey: s.clone() })
             .collect();
-        let outcome = self.fed.pay_out(cx, &members, payouts, name, &mut result)?;
+        let outcome =
+            self.fed.pay_out(cx, &members, payouts, PayoutFee::Split, (name, &mut result))?;
         if matches!(outcome, Outcome::Accepted) {
             self.fed.books.pending_pegouts -= total;
             let requests = std::mem::take(&mut self.queue);
@@ -142,7 +246,7 @@ impl PegRun for State {
                 let paid = cx.pay(from, outputs, name)?;
                 if paid.accepted().is_some() {
                     self.pegins.push((name.clone(), from.clone()));
-                    let text = format!("registrable after {} confirmations", self.depth);
+                    let text = format!("registrable after {} confirmations", self.rules.depth);
                     result.events.push(Event::note(self.peg(), text));
                 }
                 result.txs.extend(paid.made);
@@ -154,6 +258,13 @@ impl PegRun for State {
                     "{from} pegs out {amount} from {} to {to}",
                     self.peg()
                 ));
+                if *amount < self.rules.minimum_pegout {
+                    let why = format!(
+                        "{amount} is below the minimum release of {}: the RBTC is refunded to {from}",
+                        self.rules.minimum_pegout
+                    );
+                    return Ok(result.ended(refused(Refused::LowAmount.code(), why)));
+                }
                 if !self.fed.burn(from, *amount, &mut result) {
                     let why = format!(
                         "{from} holds {} on the other side, less than {amount}",

@@ -237,8 +237,14 @@ impl Lab {
         self.journal.as_ref().map(|j| j.borrow().clone()).unwrap_or_default()
     }
 
+    /// Mines to the lab's funding key on node 0. Other nodes mine to a script of their own
+    /// (`OP_<n+1>`): two partitioned nodes mining empty blocks on the same parent at the same
+    /// clock would otherwise make the very same blocks, and never fork.
     fn mine_to_funder(&mut self, id: NodeId, n: u32) -> Result<Vec<BlockHash>, LabError> {
-        let script = self.funder.script().clone();
+        let script = match id.0 {
+            0 => self.funder.script().clone(),
+            i => bitcoin::script::Builder::new().push_int(i as i64 + 1).into_script(),
+        };
         self.generate(id, n, &script)
     }
 

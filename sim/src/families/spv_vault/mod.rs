@@ -34,7 +34,8 @@ struct Params {
     vault: String,
     /// The vault's collateral, in BTC terms (default 0).
     collateral: Option<String>,
-    /// How the relay picks its main chain: "longest" (default), "heaviest" or "light".
+    /// Whose relay the proofs go to: "btc-relay" (Interlay; default), "bob-full-relay" or
+    /// "tbtc-light-relay".
     fork_choice: Option<Rule>,
     /// Relay confirmations a proof needs (1 to 1000; default 6).
     k: Option<u32>,
@@ -48,13 +49,14 @@ struct Params {
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[expect(clippy::enum_variant_names, reason = "the relays' own names")]
 enum Rule {
-    /// The highest chain.
-    Longest,
-    /// The chain with most work.
-    Heaviest,
-    /// Only headers that extend the tip.
-    Light,
+    /// Interlay's BTC-Relay: a fork takes over k blocks ahead; a fork within k freezes proofs.
+    BtcRelay,
+    /// BOB's FullRelay: the tip moves only when a keeper marks a heavier header.
+    BobFullRelay,
+    /// tBTC's LightRelay: no tip; a proof brings k blocks of headers.
+    TbtcLightRelay,
 }
 
 /// `issue = { from, amount, name }` and `redeem = { from, amount, name }`.
@@ -92,6 +94,7 @@ struct NoArgs {}
 #[derive(Debug)]
 enum Step {
     SubmitHeaders,
+    MarkHeaviest,
     Issue { from: String, amount: Amount, name: String },
     ExecuteIssue { deposit: String },
     Redeem { from: String, amount: Amount, name: String },
@@ -121,7 +124,12 @@ static REFUSALS: LazyLock<Vec<Code>> =
 const VERBS: &[Verb] = &[
     Verb {
         name: "submit_headers",
-        about: "the relayer submits the step node's best chain to the relay: `submit_headers = {}`",
+        about: "the relayer submits the step node's best chain to the relay (not to a tbtc-light-relay, which stores none): `submit_headers = {}`",
+        schema: |g| g.subschema_for::<NoArgs>(),
+    },
+    Verb {
+        name: "mark_heaviest",
+        about: "a keeper calls a bob-full-relay's markNewHeaviest with the step node's best block: `mark_heaviest = {}`",
         schema: |g| g.subschema_for::<NoArgs>(),
     },
     Verb {
@@ -220,10 +228,10 @@ impl Family for SpvVault {
             Some(text) => r.amount("collateral", text).unwrap_or_default(),
             None => Amount::ZERO,
         };
-        let fork_choice = match p.fork_choice.unwrap_or(Rule::Longest) {
-            Rule::Longest => ForkChoice::Longest,
-            Rule::Heaviest => ForkChoice::Heaviest,
-            Rule::Light => ForkChoice::Light,
+        let fork_choice = match p.fork_choice.unwrap_or(Rule::BtcRelay) {
+            Rule::BtcRelay => ForkChoice::BtcRelay,
+            Rule::BobFullRelay => ForkChoice::BobFullRelay,
+            Rule::TbtcLightRelay => ForkChoice::TbtcLightRelay,
         };
         let k = p.k.unwrap_or(6);
         if !(1..=MAX_K).contains(&k) {
@@ -263,7 +271,20 @@ impl PegSpec for Spec {
         let (step, tx) = match verb {
             "submit_headers" => {
                 let _: NoArgs = r.parse()?;
+                if self.fork_choice == ForkChoice::TbtcLightRelay {
+                    let message = "a tbtc-light-relay stores no headers: proofs bring their own, \
+                                   so there is nothing to submit";
+                    r.report("", message, None);
+                }
                 (Step::SubmitHeaders, None)
+            }
+            "mark_heaviest" => {
+                let _: NoArgs = r.parse()?;
+                if self.fork_choice != ForkChoice::BobFullRelay {
+                    let message = "only a bob-full-relay has a best digest a keeper marks";
+                    r.report("", message, None);
+                }
+                (Step::MarkHeaviest, None)
             }
             "issue" | "redeem" => {
                 let a: AmountArgs = r.parse()?;
@@ -372,10 +393,16 @@ impl PegSpec for Spec {
             "{peg}: proofs need k = {k} confirmations; an attacker with this share of the hashrate overtakes them with probability (Nakamoto, section 11): {}",
             odds.join(", ")
         )];
-        if self.fork_choice == ForkChoice::Light {
-            lines.push(format!(
-                "{peg}: a light relay tracks no forks: the bound is the cost of mining {k} blocks privately, whatever the attacker's share"
-            ));
+        match self.fork_choice {
+            ForkChoice::TbtcLightRelay => lines.push(format!(
+                "{peg}: a light relay keeps no chain: any {k} linked headers at the epoch difficulty prove a payment, so the bound is the cost of mining {k} blocks privately, whatever the attacker's share"
+            )),
+            ForkChoice::BobFullRelay => lines.push(format!(
+                "{peg}: the relay's tip moves only when someone calls markNewHeaviest: without a keeper it stays where it was marked, on whatever branch"
+            )),
+            ForkChoice::BtcRelay => lines.push(format!(
+                "{peg}: a fork within {k} blocks of the relay's main chain freezes every proof until one side is {k} ahead"
+            )),
         }
         lines
     }
@@ -383,7 +410,7 @@ impl PegSpec for Spec {
     fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
         let tip = cx.chain.tip(crate::NodeId::FIRST)?;
         let header = cx.chain.header(crate::NodeId::FIRST, tip.hash)?;
-        let relay = Relay::new(self.fork_choice, tip.height, header);
+        let relay = Relay::new(self.fork_choice, self.k, tip.height, header);
         let vault_script = cx
             .wallets
             .get_mut(&self.vault)

@@ -13,7 +13,7 @@ use super::{Refused, Spec, Step};
 use crate::{
     TxStatus,
     family::{PegRun, StepArgs},
-    relay::store::Relay,
+    relay::store::{ForkChoice, Relay},
     run::{Cx, Event, Outcome, RunError, StepResult, refused},
     scenario::Destination,
 };
@@ -141,8 +141,10 @@ impl State {
             if matches!(cx.chain.tx_status(cx.node, issue.txid)?, TxStatus::Confirmed { .. }) {
                 continue;
             }
-            let relay = if self.relay.confirmations(&block).is_some() {
-                "the relay, stuck on the abandoned branch, still shows it"
+            let relay = if self.relay.rule() == ForkChoice::TbtcLightRelay {
+                "a light relay keeps no chain: nothing it holds undoes the mint"
+            } else if self.relay.confirmations(&block).is_some() {
+                "the relay, still on the abandoned branch, shows it confirmed"
             } else {
                 "the relay followed the reorg, but the tokens stay minted"
             };
@@ -155,7 +157,8 @@ impl State {
     }
 
     /// Proves `txid` (confirmed on the step's node) to the relay; the refusal, or the
-    /// confirmations.
+    /// confirmations. A light relay gets the proof's block and the headers after it, `k` in
+    /// all, from the step's node.
     fn prove(&self, cx: &mut Cx<'_>, txid: Txid) -> Result<Result<u32, Outcome>, RunError> {
         let node = cx.node;
         let Some(proof) = cx.chain.inclusion_proof(node, txid)? else {
@@ -169,10 +172,52 @@ impl State {
         } else {
             None
         };
-        Ok(self
-            .relay
-            .verify_inclusion(&proof, txid, coinbase.as_ref(), self.k)
-            .map_err(|r| refused(r.code, r.why)))
+        let verdict = if self.relay.rule() == ForkChoice::TbtcLightRelay {
+            let TxStatus::Confirmed { block, .. } = cx.chain.tx_status(node, txid)? else {
+                let why = format!("{txid} is not confirmed on node {}'s best chain", node.0);
+                return Ok(Err(refuse(Refused::NotConfirmed, why)));
+            };
+            let mut headers = Vec::new();
+            for height in block.height..block.height + self.k {
+                let Some(hash) = cx.chain.block_at(node, height)? else { break };
+                headers.push(cx.chain.header(node, hash)?);
+            }
+            self.relay.verify_with_headers(&proof, txid, coinbase.as_ref(), &headers)
+        } else {
+            self.relay.verify_inclusion(&proof, txid, coinbase.as_ref())
+        };
+        Ok(verdict.map_err(|r| refused(r.code, r.why)))
+    }
+
+    /// The height the redeem period counts in: the relay's (a light relay has none: the
+    /// step node's).
+    fn relay_height(&self, cx: &mut Cx<'_>) -> Result<u32, RunError> {
+        Ok(match self.relay.rule() {
+            ForkChoice::TbtcLightRelay => cx.chain.tip(cx.node)?.height,
+            _ => self.relay.tip().1,
+        })
+    }
+
+    /// A keeper calls the relay's `markNewHeaviest` with the step node's best block.
+    fn mark_heaviest(&mut self, cx: &mut Cx<'_>) -> Result<StepResult, RunError> {
+        let mut result = StepResult::new(format!(
+            "a keeper marks node {}'s best block as {}'s relay's best",
+            cx.node.0, self.peg
+        ));
+        let best = cx.chain.tip(cx.node)?.hash;
+        match self.relay.mark_new_heaviest(best) {
+            Ok(moved) => {
+                let (tip, at) = self.relay.tip();
+                let text = if moved { "moved" } else { "stays" };
+                result.events.push(Event::note(
+                    &self.peg,
+                    format!("the relay's best {text}: {tip} (height {at})"),
+                ));
+                self.unbacked_issues(cx, &mut result)?;
+                Ok(result.ended(Outcome::Accepted))
+            }
+            Err(refusal) => Ok(result.ended(refused(refusal.code, refusal.why))),
+        }
     }
 
     fn execute_issue(&mut self, cx: &mut Cx<'_>, deposit: &str) -> Result<StepResult, RunError> {
@@ -220,18 +265,24 @@ impl State {
         Ok(result.ended(Outcome::Accepted))
     }
 
-    fn redeem(&mut self, cx: &mut Cx<'_>, from: &str, amount: Amount, name: &str) -> StepResult {
+    fn redeem(
+        &mut self,
+        cx: &mut Cx<'_>,
+        from: &str,
+        amount: Amount,
+        name: &str,
+    ) -> Result<StepResult, RunError> {
         let mut result =
             StepResult::new(format!("{from} redeems {amount} from {} ({name})", self.peg));
         let pay_to = cx.script_of(&Destination::Actor(from.to_owned()));
         let held = self.tokens.get(from).copied().unwrap_or(Amount::ZERO);
         if held < amount {
             let why = format!("{from} holds {held} of tokens, less than {amount}");
-            return result.ended(refuse(Refused::InsufficientTokens, why));
+            return Ok(result.ended(refuse(Refused::InsufficientTokens, why)));
         }
         self.tokens.insert(from.to_owned(), held - amount);
         let id = sha256::Hash::hash(format!("peglab redeem {name}").as_bytes()).to_byte_array();
-        let deadline = self.relay.tip().1 + self.redeem_period;
+        let deadline = self.relay_height(cx)? + self.redeem_period;
         self.requests.push(RedeemRequest {
             name: name.to_owned(),
             from: from.to_owned(),
@@ -246,7 +297,7 @@ impl State {
         result
             .events
             .push(Event::note(&self.peg, format!("the vault must pay by relay height {deadline}")));
-        result.ended(Outcome::Accepted)
+        Ok(result.ended(Outcome::Accepted))
     }
 
     fn vault_pays(
@@ -313,7 +364,10 @@ impl State {
                 result.ended(refuse(Refused::NotConfirmed, format!("{txid} is not confirmed")))
             );
         };
-        let relay_height = (self.relay.tip().1 + 1).saturating_sub(confirmations);
+        let relay_height = match self.relay.rule() {
+            ForkChoice::TbtcLightRelay => block.height,
+            _ => (self.relay.tip().1 + 1).saturating_sub(confirmations),
+        };
         if relay_height > req.deadline {
             let why =
                 format!("paid at relay height {relay_height}, after the deadline {}", req.deadline);
@@ -339,19 +393,21 @@ impl State {
         Ok(result.ended(Outcome::Accepted))
     }
 
-    fn cancel_redeem(&mut self, request: &str) -> StepResult {
+    fn cancel_redeem(&mut self, cx: &mut Cx<'_>, request: &str) -> Result<StepResult, RunError> {
         let mut result = StepResult::new(format!("{request} is cancelled on {}", self.peg));
         let req = match self.request(request) {
             Ok(req) => req,
-            Err(refusal) => return result.ended(refusal),
+            Err(refusal) => return Ok(result.ended(refusal)),
         };
         if req.closed {
-            return result.ended(refuse(Refused::AlreadyExecuted, format!("{request} is closed")));
+            return Ok(
+                result.ended(refuse(Refused::AlreadyExecuted, format!("{request} is closed")))
+            );
         }
-        let (_, height) = self.relay.tip();
+        let height = self.relay_height(cx)?;
         if height <= req.deadline {
             let why = format!("the relay is at {height}; the vault may pay until {}", req.deadline);
-            return result.ended(refuse(Refused::RedeemPeriodRunning, why));
+            return Ok(result.ended(refuse(Refused::RedeemPeriodRunning, why)));
         }
         let owed =
             Amount::from_sat((req.amount.to_sat() as f64 * (1.0 + self.punishment)).round() as u64);
@@ -365,7 +421,7 @@ impl State {
             "the vault missed the deadline {}: {} reimbursed {paid} from its collateral ({} left)",
             req.deadline, req.from, self.collateral
         )));
-        result.ended(Outcome::Accepted)
+        Ok(result.ended(Outcome::Accepted))
     }
 
     /// Tokens outstanding (held, or burned in open requests) minus the minted issues still
@@ -393,6 +449,7 @@ impl PegRun for State {
         let step = args.as_any().downcast_ref::<Step>().expect("an spv-vault step");
         match step {
             Step::SubmitHeaders => self.submit_headers(cx),
+            Step::MarkHeaviest => self.mark_heaviest(cx),
             Step::Issue { from, amount, name } => {
                 let mut result = StepResult::new(format!(
                     "{from} pays {amount} to {}'s vault to issue tokens",
@@ -413,10 +470,10 @@ impl PegRun for State {
                 Ok(result.ended(paid.outcome))
             }
             Step::ExecuteIssue { deposit } => self.execute_issue(cx, deposit),
-            Step::Redeem { from, amount, name } => Ok(self.redeem(cx, from, *amount, name)),
+            Step::Redeem { from, amount, name } => self.redeem(cx, from, *amount, name),
             Step::VaultPays { request, name } => self.vault_pays(cx, request, name),
             Step::ExecuteRedeem { request } => self.execute_redeem(cx, request),
-            Step::CancelRedeem { request } => Ok(self.cancel_redeem(request)),
+            Step::CancelRedeem { request } => self.cancel_redeem(cx, request),
         }
     }
 

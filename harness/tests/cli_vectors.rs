@@ -59,7 +59,8 @@ fn babylon_vectors_through_derive() {
         let scenario = format!(
             "schema = 1\nname = \"babylon vector\"\nseed = \"v\"\n\n[actors]\n{actors}\n\
              [[peg]]\nkind = \"babylon\"\nstaker = \"staker\"\nproviders = [{}]\ncovenant = [{}]\n\
-             quorum = {}\nstaking_time = {}\nunbonding_time = {}\n\n[[step]]\nmine = 1\n",
+             quorum = {}\nstaking_time = {}\nunbonding_time = {}\n\
+             finalization_timeout = 1\nmin_staking_time = 1\n\n[[step]]\nmine = 1\n",
             list(&providers),
             list(&covenant),
             p["covenant_quorum"],

@@ -1,180 +1,282 @@
-//! Schnorr adaptor signatures, as Babylon's covenant signs slashing transactions
-//! (`crypto/schnorr-adaptor-signature`, a port of secp256kfun's `schnorr_fun::adaptor`).
+//! Schnorr adaptor signatures as Babylon's covenant signs slashing transactions today:
+//! Blockstream's secp256k1-zkp Schnorr adaptor spec, which Babylon adopted in `4588c996`
+//! (2025-03-18, `crypto/schnorr-adaptor-signature/sign_utils.go` and `sig.go` @ `a3b6540f`),
+//! pinned to its published vectors (`testdata/*_vectors.csv`).
 //!
-//! A covenant member signs *encrypted* to a finality provider's public key `Y`: the encrypted
-//! signature can be checked by anyone but only becomes a valid BIP340 signature with the
-//! provider's secret key `y`, which the provider gives away by double-signing (EOTS). So the
-//! slashing transaction is complete exactly when the provider has equivocated.
+//! The nonce follows the spec's vectors: `tagged_hash("SchnorrAdaptor/nonce", t ‖ cbytes(T) ‖
+//! bytes(P) ‖ m)` with the 32-byte x-only `P`. (Babylon's Go `genRandForNonce` hashes the
+//! 33-byte compressed `P` instead, and its vector test does not compare the bytes it signs:
+//! `vectors_test.go:71-73` returns a nil error on a mismatch. Verification does not depend on
+//! the nonce, so either side's pre-signatures verify on the other.)
+//!
+//! A covenant member pre-signs *encrypted* to a finality provider's key `T`: the 65-byte
+//! pre-signature `R0 (33 bytes, with its parity) ‖ s0` can be checked by anyone, but only
+//! becomes a valid BIP340 signature with the provider's secret `t`, which the provider gives
+//! away by double-signing (EOTS). So the slashing transaction is complete exactly when the
+//! provider has equivocated.
 
 use bitcoin::{
     XOnlyPublicKey,
     hashes::{Hash, HashEngine, sha256},
     secp256k1::SecretKey,
 };
-use k256::{ProjectivePoint, Scalar, elliptic_curve::point::DecompressPoint};
+use k256::{
+    ProjectivePoint, Scalar,
+    elliptic_curve::{
+        PrimeField,
+        sec1::{FromEncodedPoint, ToEncodedPoint},
+    },
+};
 
 use super::bip340::{challenge, normalized, point, scalar};
 
-/// A signature encrypted to a key: the final nonce point `R` (even y; its x is the final
-/// signature's first half), `s_hat`, and whether the encryption key enters negated.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct EncryptedSignature {
-    r_x: [u8; 32],
-    s_hat: Scalar,
-    needs_negation: bool,
+/// A pre-signature: `R0 = k0·G + T` and `s0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PreSignature {
+    r0: ProjectivePoint,
+    s0: Scalar,
 }
 
-/// The point `Y` with x coordinate `key` and even y (BIP340's `lift_x`).
-fn lift(key: &XOnlyPublicKey) -> ProjectivePoint {
-    let x = k256::FieldBytes::from(key.serialize());
-    let affine: Option<k256::AffinePoint> =
-        k256::AffinePoint::decompress(&x, k256::elliptic_curve::subtle::Choice::from(0)).into();
-    ProjectivePoint::from(affine.expect("a valid key"))
-}
-
-/// The deterministic nonce for one encrypted signature (same keys and message, same nonce);
-/// `attempt` counts retries.
-fn nonce(signer: &Scalar, encryption_key: &[u8; 32], m: &[u8; 32], attempt: u32) -> Scalar {
+/// `tagged_hash(tag, parts...)` (BIP340).
+fn tagged(tag: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let tag = sha256::Hash::hash(tag);
     let mut engine = sha256::Hash::engine();
-    engine.input(b"peglab/adaptor/nonce");
-    engine.input(&signer.to_bytes());
-    engine.input(encryption_key);
-    engine.input(m);
-    engine.input(&attempt.to_be_bytes());
-    scalar(&sha256::Hash::from_engine(engine).to_byte_array())
+    engine.input(tag.as_byte_array());
+    engine.input(tag.as_byte_array());
+    for part in parts {
+        engine.input(part);
+    }
+    sha256::Hash::from_engine(engine).to_byte_array()
 }
 
-/// Signs `m` with `signer`, encrypted to `encryption_key`. As Babylon's `EncSign`, retries
-/// nonces until its own verification (which wants `R' = s'·G - e·P` with even y) passes.
-pub(crate) fn encrypted_sign(
-    signer: &SecretKey,
-    encryption_key: &XOnlyPublicKey,
-    m: &[u8; 32],
-) -> EncryptedSignature {
-    let (x, signer_x) = normalized(signer);
-    let y_point = lift(encryption_key);
-    (0..)
-        .find_map(|attempt| {
-            let mut r = nonce(&x, &encryption_key.serialize(), m, attempt);
-            let (r_x, even) = point(&(ProjectivePoint::GENERATOR * r + y_point));
-            // The final nonce point must have even y: negating it negates both r and Y.
-            let needs_negation = !even;
-            if needs_negation {
-                r = -r;
-            }
-            let (_, r_hat_even) = point(&(ProjectivePoint::GENERATOR * r));
-            let s_hat = r + challenge(&r_x, &signer_x, m) * x;
-            r_hat_even.then_some(EncryptedSignature { r_x, s_hat, needs_negation })
-        })
-        .expect("half of all nonces work")
+/// A point's 33-byte compressed encoding.
+fn compressed(p: &ProjectivePoint) -> [u8; 33] {
+    p.to_affine().to_encoded_point(true).as_bytes().try_into().expect("33 bytes")
 }
 
-/// Whether `sig` is `signer`'s signature on `m` encrypted to `encryption_key`, as Babylon's
-/// `EncVerify` checks: `R' = s'·G - e·P` has even y and equals `R - Y` (`R + Y` when negated).
-pub(crate) fn verify_encrypted(
-    sig: &EncryptedSignature,
-    signer: &XOnlyPublicKey,
-    encryption_key: &XOnlyPublicKey,
+/// A point from its 33-byte compressed encoding.
+pub(crate) fn decompress(bytes: &[u8]) -> Option<ProjectivePoint> {
+    let encoded = k256::EncodedPoint::from_bytes(bytes).ok()?;
+    Option::<k256::AffinePoint>::from(k256::AffinePoint::from_encoded_point(&encoded))
+        .map(ProjectivePoint::from)
+}
+
+/// The provider key a covenant encrypts to: its x-only key with even y (`lift_x`).
+pub(crate) fn encryption_key(provider: &XOnlyPublicKey) -> ProjectivePoint {
+    let mut bytes = [2u8; 33];
+    bytes[1..].copy_from_slice(&provider.serialize());
+    decompress(&bytes).expect("a valid key")
+}
+
+/// The decryption key for [`encryption_key`]: the provider's secret, normalized to even y.
+pub(crate) fn decryption_key(provider: &SecretKey) -> Scalar {
+    normalized(provider).0
+}
+
+impl PreSignature {
+    /// `cbytes(R0) ‖ bytes(s0)`.
+    #[cfg(test)]
+    pub(crate) fn to_bytes(self) -> [u8; 65] {
+        let mut out = [0u8; 65];
+        out[..33].copy_from_slice(&compressed(&self.r0));
+        out[33..].copy_from_slice(&self.s0.to_bytes());
+        out
+    }
+
+    /// Parses 65 bytes; `None` when `R0` is no point or `s0` not below the curve order.
+    #[cfg(test)]
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 65 {
+            return None;
+        }
+        let r0 = decompress(&bytes[..33])?;
+        let s0 = Option::from(Scalar::from_repr(k256::FieldBytes::clone_from_slice(&bytes[33..])))?;
+        Some(Self { r0, s0 })
+    }
+
+    fn r0_even(&self) -> bool {
+        point(&self.r0).1
+    }
+
+    /// The bytes a witness holds when nobody can decrypt: `x(R0) ‖ s0`, no valid signature.
+    pub(crate) fn undecrypted(&self) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&point(&self.r0).0);
+        out[32..].copy_from_slice(&self.s0.to_bytes());
+        out
+    }
+}
+
+/// `schnorr_presig_sign`: `sk` signs `m` encrypted to `t`, with auxiliary randomness `aux`
+/// (Babylon's `EncSignWithAuxData`). `None` for a zero nonce or `R0` at infinity.
+pub(crate) fn pre_sign(
+    sk: &SecretKey,
+    aux: &[u8; 32],
     m: &[u8; 32],
+    t: &ProjectivePoint,
+) -> Option<PreSignature> {
+    let d0 = Option::<Scalar>::from(Scalar::from_repr(sk.secret_bytes().into()))?;
+    let p = ProjectivePoint::GENERATOR * d0;
+    let (p_x, even) = point(&p);
+    let d = if even { d0 } else { -d0 };
+    let aux_hash = tagged(b"SchnorrAdaptor/aux", &[aux]);
+    let mut masked = d.to_bytes();
+    for (byte, mask) in masked.iter_mut().zip(aux_hash) {
+        *byte ^= mask;
+    }
+    let rand = tagged(b"SchnorrAdaptor/nonce", &[&masked, &compressed(t), &p_x, m]);
+    let k0 = scalar(&rand);
+    if bool::from(k0.is_zero()) {
+        return None;
+    }
+    let r0 = ProjectivePoint::GENERATOR * k0 + t;
+    if r0 == ProjectivePoint::IDENTITY {
+        return None;
+    }
+    let (r0_x, r0_even) = point(&r0);
+    let k = if r0_even { k0 } else { -k0 };
+    let s0 = k + challenge(&r0_x, &p_x, m) * d;
+    Some(PreSignature { r0, s0 })
+}
+
+/// `schnorr_presig_verify`: whether `psig` is `pk`'s pre-signature of `m` encrypted to `t`
+/// (Babylon's `EncVerify`).
+pub(crate) fn pre_verify(
+    psig: &PreSignature,
+    pk: &XOnlyPublicKey,
+    m: &[u8; 32],
+    t: &ProjectivePoint,
 ) -> bool {
-    let r_x = XOnlyPublicKey::from_slice(&sig.r_x).expect("a point's x coordinate");
-    let (r_point, y_point) = (lift(&r_x), lift(encryption_key));
-    let r_hat = if sig.needs_negation { r_point + y_point } else { r_point - y_point };
-    let e = challenge(&sig.r_x, &signer.serialize(), m);
-    let expected = ProjectivePoint::GENERATOR * sig.s_hat - lift(signer) * e;
-    expected == r_hat && point(&expected).1
+    if bool::from(psig.s0.is_zero()) {
+        return false;
+    }
+    let (r0_x, _) = point(&psig.r0);
+    let e = challenge(&r0_x, &pk.serialize(), m);
+    let r = ProjectivePoint::GENERATOR * psig.s0 - encryption_key(pk) * e;
+    if r == ProjectivePoint::IDENTITY {
+        return false;
+    }
+    let derived = if psig.r0_even() { psig.r0 - r } else { psig.r0 + r };
+    derived == *t
 }
 
-/// The decryption key's scalar, normalized to the even-y encryption key.
-fn decryption_scalar(key: &SecretKey, needs_negation: bool) -> Scalar {
-    let (y, _) = normalized(key);
-    if needs_negation { -y } else { y }
-}
-
-/// The BIP340 signature (64 bytes) inside `sig`, decrypted with the encryption key's secret.
-/// With any other key the result is not a valid signature.
-pub(crate) fn decrypt(sig: &EncryptedSignature, key: &SecretKey) -> [u8; 64] {
-    let s = sig.s_hat + decryption_scalar(key, sig.needs_negation);
+/// `schnorr_adapt`: the BIP340 signature inside `psig`, with the decryption key `t`. With any
+/// other key the result is not a valid signature.
+pub(crate) fn adapt(psig: &PreSignature, t: &Scalar) -> [u8; 64] {
+    let s = if psig.r0_even() { psig.s0 + t } else { psig.s0 - t };
     let mut out = [0u8; 64];
-    out[..32].copy_from_slice(&sig.r_x);
+    out[..32].copy_from_slice(&point(&psig.r0).0);
     out[32..].copy_from_slice(&s.to_bytes());
     out
 }
 
-/// The encrypted signature's bytes as if it were a signature (`R`, `s_hat`): what anyone who
-/// lacks the decryption key can put in a witness. It is no valid BIP340 signature.
-pub(crate) fn undecrypted(sig: &EncryptedSignature) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    out[..32].copy_from_slice(&sig.r_x);
-    out[32..].copy_from_slice(&sig.s_hat.to_bytes());
-    out
-}
-
-/// The decryption key, from an encrypted signature and the signature it became (what anyone
-/// who sees the slashing transaction learns); `None` if `sig` is not that signature. The
-/// property that makes these signatures one-time; peglab checks it in tests only.
+/// `schnorr_extract_secadaptor`: the decryption key, from a pre-signature and the signature it
+/// became (what anyone who sees the slashing transaction learns).
 #[cfg(test)]
-fn recover(
-    encrypted: &EncryptedSignature,
-    sig: &[u8; 64],
-    encryption_key: &XOnlyPublicKey,
-) -> Option<SecretKey> {
-    if sig[..32] != encrypted.r_x {
+pub(crate) fn extract(psig: &PreSignature, sig: &[u8; 64]) -> Option<Scalar> {
+    if sig[..32] != point(&psig.r0).0 {
         return None;
     }
-    let s = scalar(sig[32..].try_into().ok()?);
-    let y = s - encrypted.s_hat;
-    let y = if encrypted.needs_negation { -y } else { y };
-    let key = SecretKey::from_slice(&y.to_bytes()).ok()?;
-    let secp = bitcoin::secp256k1::Secp256k1::signing_only();
-    (key.x_only_public_key(&secp).0 == *encryption_key).then_some(key)
+    let s =
+        Option::<Scalar>::from(Scalar::from_repr(k256::FieldBytes::clone_from_slice(&sig[32..])))?;
+    Some(if psig.r0_even() { s - psig.s0 } else { psig.s0 - s })
 }
 
 #[cfg(test)]
 mod tests {
-    use bitcoin::secp256k1::{Message, Secp256k1, schnorr};
-    use proptest::prelude::*;
+    use bitcoin::{
+        hex::FromHex,
+        secp256k1::{Message, Secp256k1, schnorr},
+    };
 
     use super::*;
 
-    fn key(seed: &[u8]) -> Option<SecretKey> {
-        SecretKey::from_slice(&sha256::Hash::hash(seed).to_byte_array()).ok()
+    /// The CSV rows after the header and the comment row, split by comma.
+    fn rows(text: &str) -> Vec<Vec<String>> {
+        text.lines().skip(2).map(|l| l.split(',').map(str::to_owned).collect()).collect()
     }
 
-    proptest! {
-        #[test]
-        fn decrypted_with_the_right_key_it_is_a_bip340_signature(
-            a in any::<[u8; 32]>(), b in any::<[u8; 32]>(), c in any::<[u8; 32]>(), m in any::<[u8; 32]>(),
-        ) {
-            let (Some(signer), Some(provider), Some(other)) = (key(&a), key(&b), key(&c)) else { return Ok(()) };
-            prop_assume!(provider != other);
-            let secp = Secp256k1::new();
-            let (signer_pk, provider_pk) = (signer.x_only_public_key(&secp).0, provider.x_only_public_key(&secp).0);
-            let enc = encrypted_sign(&signer, &provider_pk, &m);
-            prop_assert!(verify_encrypted(&enc, &signer_pk, &provider_pk, &m));
-            prop_assert!(!verify_encrypted(&enc, &signer_pk, &other.x_only_public_key(&secp).0, &m));
+    fn bytes(hex: &str) -> Vec<u8> {
+        Vec::<u8>::from_hex(hex).unwrap()
+    }
 
-            let sig = decrypt(&enc, &provider);
-            let parsed = schnorr::Signature::from_slice(&sig).unwrap();
-            prop_assert!(secp.verify_schnorr(&parsed, &Message::from_digest(m), &signer_pk).is_ok());
-            prop_assert_eq!(recover(&enc, &sig, &provider_pk).map(|k| k.x_only_public_key(&secp).0), Some(provider_pk));
-
-            let wrong = schnorr::Signature::from_slice(&decrypt(&enc, &other)).unwrap();
-            prop_assert!(secp.verify_schnorr(&wrong, &Message::from_digest(m), &signer_pk).is_err());
+    #[test]
+    fn presig_vectors() {
+        let all = rows(include_str!("testdata/presig_vectors.csv"));
+        assert_eq!(all.len(), 15);
+        for r in &all {
+            let (index, sk, pk, aux, m, t, psig, result) =
+                (&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6], r[7] == "TRUE");
+            let m: [u8; 32] = bytes(m).try_into().unwrap();
+            let t = decompress(&bytes(t));
+            let parsed = PreSignature::from_bytes(&bytes(psig));
+            let pk = XOnlyPublicKey::from_slice(&bytes(pk)).ok();
+            let verified = match (&parsed, &t, &pk) {
+                (Some(p), Some(t), Some(pk)) => pre_verify(p, pk, &m, t),
+                _ => false,
+            };
+            assert_eq!(verified, result, "presig vector {index}");
+            if !sk.is_empty() {
+                let sk = SecretKey::from_slice(&bytes(sk)).unwrap();
+                let aux: [u8; 32] = bytes(aux).try_into().unwrap();
+                let made = pre_sign(&sk, &aux, &m, &t.unwrap()).unwrap();
+                assert_eq!(made.to_bytes().to_vec(), bytes(psig), "presig vector {index} signs");
+            }
         }
     }
 
     #[test]
-    fn the_encrypted_signature_alone_does_not_verify() {
+    fn adapt_vectors() {
+        let secp = Secp256k1::verification_only();
+        let all = rows(include_str!("testdata/adapt_vectors.csv"));
+        assert_eq!(all.len(), 5);
+        for r in &all {
+            let (index, pk, m, t, psig, sig, result) =
+                (&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], r[6] == "TRUE");
+            let psig = PreSignature::from_bytes(&bytes(psig)).unwrap();
+            let t: [u8; 32] = bytes(t).try_into().unwrap();
+            let adapted = adapt(&psig, &scalar(&t));
+            assert_eq!(adapted.to_vec(), bytes(sig), "adapt vector {index}");
+            let pk = XOnlyPublicKey::from_slice(&bytes(pk)).unwrap();
+            let m = Message::from_digest(bytes(m).try_into().unwrap());
+            let valid = schnorr::Signature::from_slice(&adapted)
+                .is_ok_and(|s| secp.verify_schnorr(&s, &m, &pk).is_ok());
+            assert_eq!(valid, result, "adapt vector {index} verifies");
+        }
+    }
+
+    #[test]
+    fn secadaptor_vectors() {
+        let all = rows(include_str!("testdata/secadaptor_vectors.csv"));
+        assert_eq!(all.len(), 4);
+        for r in &all {
+            let (index, psig, sig, t, result) = (&r[0], &r[1], &r[2], &r[3], r[4] == "TRUE");
+            let psig = PreSignature::from_bytes(&bytes(psig)).unwrap();
+            let sig: [u8; 64] = bytes(sig).try_into().unwrap();
+            let extracted = extract(&psig, &sig).map(|s| s.to_bytes().to_vec());
+            assert_eq!(extracted == Some(bytes(t)), result, "secadaptor vector {index}");
+        }
+    }
+
+    #[test]
+    fn a_covenant_signature_decrypts_only_with_the_providers_key() {
         let secp = Secp256k1::new();
-        let (signer, provider) = (key(b"covenant").unwrap(), key(b"provider").unwrap());
+        let key = |s: &[u8]| SecretKey::from_slice(&sha256::Hash::hash(s).to_byte_array()).unwrap();
+        let (covenant, provider, other) = (key(b"covenant"), key(b"provider"), key(b"other"));
         let m = [7u8; 32];
-        let enc = encrypted_sign(&signer, &provider.x_only_public_key(&secp).0, &m);
-        let mut naive = [0u8; 64];
-        naive[..32].copy_from_slice(&enc.r_x);
-        naive[32..].copy_from_slice(&enc.s_hat.to_bytes());
-        let naive = schnorr::Signature::from_slice(&naive).unwrap();
-        let signer_pk = signer.x_only_public_key(&secp).0;
-        assert!(secp.verify_schnorr(&naive, &Message::from_digest(m), &signer_pk).is_err());
+        let t = encryption_key(&provider.x_only_public_key(&secp).0);
+        let psig = pre_sign(&covenant, &[0; 32], &m, &t).unwrap();
+        let covenant_pk = covenant.x_only_public_key(&secp).0;
+        assert!(pre_verify(&psig, &covenant_pk, &m, &t));
+        let message = Message::from_digest(m);
+        let check = |sig: [u8; 64]| {
+            schnorr::Signature::from_slice(&sig)
+                .is_ok_and(|s| secp.verify_schnorr(&s, &message, &covenant_pk).is_ok())
+        };
+        assert!(check(adapt(&psig, &decryption_key(&provider))));
+        assert!(!check(adapt(&psig, &decryption_key(&other))));
+        assert!(!check(psig.undecrypted()));
+        let sig = adapt(&psig, &decryption_key(&provider));
+        assert_eq!(extract(&psig, &sig), Some(decryption_key(&provider)));
     }
 }

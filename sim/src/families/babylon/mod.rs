@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    family::{Code, Family, PegRun, PegSpec, StepSpec, Verb},
+    family::{Code, Family, PegRun, PegSpec, Per, Quantity, StepSpec, Verb, codes},
     lock::{Lock, Spender, TxShape},
     run::{
         Cx, RunError,
@@ -56,13 +56,28 @@ struct Params {
     slashing_fee: Option<String>,
     /// A 4-byte tag (hex): delegations carry the identifiable-staking OP_RETURN.
     tag: Option<String>,
+    /// The network's bounds on a delegation's value (`min_staking_value_sat`,
+    /// `max_staking_value_sat`), e.g. "0.005 BTC".
+    min_staking_value: Option<String>,
+    max_staking_value: Option<String>,
+    /// The network's bounds on the staking time, in blocks.
+    min_staking_time: Option<u64>,
+    max_staking_time: Option<u64>,
+    /// Bitcoin confirmations before a delegation is active (`btc_confirmation_depth`, k).
+    confirmation_depth: Option<u32>,
+    /// Blocks until a checkpoint is final (`checkpoint_finalization_timeout`, w); the unbonding
+    /// time must exceed it.
+    finalization_timeout: Option<u32>,
 }
 
-/// `delegate = { amount, name }`.
+/// `delegate = { amount, covenant, name }`.
 #[derive(Debug, Deserialize, JsonSchema)]
 struct DelegateArgs {
     /// How much the staker stakes.
     amount: String,
+    /// The covenant members who sign at registration (the unbonding transaction, and both
+    /// slashing transactions encrypted to the provider); default: every member online.
+    covenant: Option<Vec<String>>,
     /// The transaction's name (default `delegate:<step number>`).
     name: Option<String>,
 }
@@ -83,8 +98,9 @@ struct WithdrawArgs {
 struct UnbondArgs {
     /// The delegation's name.
     delegation: String,
-    /// The covenant members who sign.
-    covenant: Vec<String>,
+    /// Which of the covenant signatures collected at registration the staker uses (default:
+    /// all of them).
+    covenant: Option<Vec<String>>,
     /// The transaction's name.
     name: Option<String>,
 }
@@ -112,9 +128,9 @@ struct SlashArgs {
 /// A Babylon step, as read.
 #[derive(Debug)]
 enum Step {
-    Delegate { amount: Amount, name: String },
+    Delegate { amount: Amount, covenant: Option<Vec<String>>, name: String },
     Withdraw { delegation: String, to: Destination, name: String },
-    Unbond { delegation: String, covenant: Vec<String>, name: String },
+    Unbond { delegation: String, covenant: Option<Vec<String>>, name: String },
     Vote { provider: String, height: u64, block: String },
     Slash { delegation: String, name: String },
 }
@@ -152,17 +168,57 @@ const STALLS: &[Code] = &[Code {
     meaning: "the named delegation was never accepted by Bitcoin Core: there is nothing to spend",
 }];
 
+codes! {
+    /// Why Babylon refuses a delegation at registration (`MsgCreateBTCDelegation`).
+    pub(crate) enum Refused {
+        InvalidStakingTx = "invalid-staking-tx": "Babylon ErrInvalidStakingTx (x/btcstaking/types/validate_parsed_message.go): the staking value or the staking time is out of the network's bounds; the staker does not broadcast",
+    }
+}
+
 /// A preset: covenant size, quorum, staking time, unbonding time, unbonding fee (sat), slashing
 /// rate, slashing fee (sat).
 type Preset = (u64, u64, u64, u64, u64, f64, u64);
 
-/// Babylon mainnet (phase 2, `btcstaking_params.go`): 6-of-9 covenant, 64000 blocks staking,
-/// 1008 blocks unbonding, 32000 sat unbonding fee, 0.1 % slashing, 100000 sat slashing fee.
+/// Babylon mainnet (phase 2, `btcstaking_params.go` @ d4d5650f): 6-of-9 covenant, 64000 blocks
+/// staking, 1008 blocks unbonding, 32000 sat unbonding fee, 0.1 % slashing, 100000 sat
+/// slashing fee.
 const MAINNET: Preset = (9, 6, 64_000, 1008, 32_000, 0.001, 100_000);
-/// Babylon's `DefaultParams` (devnets): 3-of-5 covenant, 400 blocks minimum staking, 200 blocks
-/// unbonding, 10 % slashing (fees are scenario-scale choices).
+/// Babylon's `DefaultParams` (`x/btcstaking/types/params.go`, devnets): 3-of-5 covenant, 400
+/// blocks minimum staking, 200 blocks unbonding, 10 % slashing (fees are scenario-scale).
 const DEVNET: Preset = (5, 3, 400, 200, 2_000, 0.1, 2_000);
 const PRESETS: &[(&str, Preset)] = &[("babylon-mainnet", MAINNET), ("babylon-devnet", DEVNET)];
+
+/// The network's registration bounds: staking value (sat), staking time (blocks), k, w.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    pub(crate) min_value: Amount,
+    pub(crate) max_value: Amount,
+    pub(crate) min_time: u16,
+    pub(crate) max_time: u16,
+    pub(crate) k: u32,
+    pub(crate) w: u32,
+}
+
+/// Mainnet (`btcstaking_params.go` version 3 @ d4d5650f: 500,000..5e11 sat, exactly 64,000
+/// blocks; `params_update.go:38-39`: k = 30, w = 300).
+const MAINNET_BOUNDS: Bounds = Bounds {
+    min_value: Amount::from_sat(500_000),
+    max_value: Amount::from_sat(500_000_000_000),
+    min_time: 64_000,
+    max_time: 64_000,
+    k: 30,
+    w: 300,
+};
+/// `DefaultParams` (`x/btcstaking/types/params.go`: 10,000..10e9 sat, 400..65535 blocks;
+/// `x/btccheckpoint/types/params.go`: k = 10, w = 100).
+const DEFAULT_BOUNDS: Bounds = Bounds {
+    min_value: Amount::from_sat(10_000),
+    max_value: Amount::from_sat(10_000_000_000),
+    min_time: 400,
+    max_time: u16::MAX,
+    k: 10,
+    w: 100,
+};
 
 /// A validated Babylon peg.
 #[derive(Debug)]
@@ -177,6 +233,7 @@ pub(crate) struct Spec {
     pub(crate) slashing_rate: f64,
     pub(crate) slashing_fee: Amount,
     pub(crate) tag: Option<[u8; 4]>,
+    pub(crate) bounds: Bounds,
 }
 
 impl Family for Babylon {
@@ -194,6 +251,16 @@ impl Family for Babylon {
     }
     fn stalls(&self) -> &'static [Code] {
         STALLS
+    }
+    fn refusals(&self) -> &'static [Code] {
+        Refused::ALL
+    }
+    fn quantities(&self) -> &'static [Quantity] {
+        &[Quantity {
+            key: "active_stake",
+            per: Per::Peg,
+            about: "delegations active on Babylon: k confirmations deep, with the covenant quorum's signatures collected at registration, and not yet unbonded, withdrawn or slashed",
+        }]
     }
     fn peg_schema(&self, g: &mut SchemaGenerator) -> Schema {
         g.subschema_for::<Params>()
@@ -250,6 +317,43 @@ impl Family for Babylon {
             );
         }
         let tag = p.tag.as_deref().and_then(|t| r.hex::<4>("tag", t));
+        if tag.is_some() && providers.len() > 1 {
+            let message = "the identifiable-staking OP_RETURN names one finality provider: a \
+                           tagged delegation has exactly one";
+            r.report("tag", message, None);
+        }
+        let base = if p.preset.as_deref() == Some("babylon-mainnet") {
+            MAINNET_BOUNDS
+        } else {
+            DEFAULT_BOUNDS
+        };
+        let mut value = |k: &str, given: &Option<String>, default: Amount| match given {
+            Some(text) => r.amount(k, text).unwrap_or(default),
+            None => default,
+        };
+        let min_value = value("min_staking_value", &p.min_staking_value, base.min_value);
+        let max_value = value("max_staking_value", &p.max_staking_value, base.max_value);
+        let min_time = p.min_staking_time.map_or(base.min_time, |t| r.csv("min_staking_time", t));
+        let max_time = p.max_staking_time.map_or(base.max_time, |t| r.csv("max_staking_time", t));
+        let bounds = Bounds {
+            min_value,
+            max_value,
+            min_time,
+            max_time,
+            k: p.confirmation_depth.unwrap_or(base.k),
+            w: p.finalization_timeout.unwrap_or(base.w),
+        };
+        if u32::from(unbonding_time) <= bounds.w {
+            let message = format!(
+                "an unbonding time of {unbonding_time} blocks is not above the finalization \
+                 timeout w = {}: Babylon requires it to be (x/btcstaking/types/params.go)",
+                bounds.w
+            );
+            r.report("unbonding_time", message, None);
+        }
+        if bounds.k == 0 {
+            r.report("confirmation_depth", "a delegation needs at least one confirmation", None);
+        }
         Some(Arc::new(Spec {
             staker: p.staker,
             providers,
@@ -261,6 +365,7 @@ impl Family for Babylon {
             slashing_rate,
             slashing_fee,
             tag,
+            bounds,
         }))
     }
 }
@@ -294,9 +399,20 @@ impl PegSpec for Spec {
                 let a: DelegateArgs = r.parse()?;
                 r.payer("", &self.staker);
                 let amount = r.amount("amount", &a.amount).unwrap_or_default();
+                for member in a.covenant.iter().flatten() {
+                    if r.signer("covenant", member) && !self.covenant.contains(member) {
+                        let message =
+                            format!("`{member}` is not on `{}`'s covenant committee", r.peg());
+                        r.report("covenant", message, None);
+                    }
+                }
                 let name = r.name_tx("name", verb, a.name.as_deref());
                 r.define("delegation", "name", &name);
-                (Step::Delegate { amount, name: name.clone() }, Some(name), true)
+                (
+                    Step::Delegate { amount, covenant: a.covenant, name: name.clone() },
+                    Some(name),
+                    true,
+                )
             }
             "withdraw" => {
                 let a: WithdrawArgs = r.parse()?;
@@ -314,7 +430,7 @@ impl PegSpec for Spec {
                 let a: UnbondArgs = r.parse()?;
                 r.key_signer("", &self.staker, "an unbonding (its staking key signs)");
                 r.find("delegation", "delegation", &a.delegation);
-                for member in &a.covenant {
+                for member in a.covenant.iter().flatten() {
                     if r.signer("covenant", member) && !self.covenant.contains(member) {
                         let message =
                             format!("`{member}` is not on `{}`'s covenant committee", r.peg());

@@ -13,7 +13,7 @@ use bitcoin::{
 use super::{Spec, Step, adaptor, eots, script::Delegation};
 use crate::{
     family::{PegRun, StepArgs},
-    run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, stalled},
+    run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, refused, stalled},
     tx::{
         fee::sign_with_fee,
         taproot::{leaf_sighash, leaf_witness, sign_leaf},
@@ -27,6 +27,10 @@ struct Record {
     staking: (OutPoint, Amount),
     unbonding: Option<(OutPoint, Amount)>,
     refund: Option<(OutPoint, Amount)>,
+    /// The covenant members who signed at registration.
+    covenant: Vec<String>,
+    /// Withdrawn or slashed: no longer staked.
+    ended: bool,
 }
 
 /// A Babylon peg's state.
@@ -40,6 +44,7 @@ pub(super) struct State {
     slashing_rate: f64,
     slashing_fee: Amount,
     tag: Option<[u8; 4]>,
+    bounds: super::Bounds,
     delegation: Delegation,
     records: Vec<Record>,
     /// Votes signed: (provider, height) -> (message, signature).
@@ -79,6 +84,7 @@ impl State {
             slashing_rate: spec.slashing_rate,
             slashing_fee: spec.slashing_fee,
             tag: spec.tag,
+            bounds: spec.bounds,
             delegation: spec.delegation(cx.keys, cx.secp),
             records: Vec::new(),
             votes: BTreeMap::new(),
@@ -107,6 +113,7 @@ impl State {
 
     /// Covenant signatures for a leaf whose covenant multisig checks keys in sorted order:
     /// the witness holds them last key first, an empty item for each member who does not sign.
+    /// `signing` signed at registration: whether they are online now does not matter.
     fn covenant_sigs(
         &self,
         cx: &Cx<'_>,
@@ -118,8 +125,8 @@ impl State {
         committee
             .iter()
             .rev()
-            .map(|member| match (signing.contains(member), cx.signer(member)) {
-                (true, Ok((_, sk))) => sign(&sk),
+            .map(|member| match (signing.contains(member), cx.keys.secret(member)) {
+                (true, Some(sk)) => sign(&sk),
                 _ => Vec::new(),
             })
             .collect()
@@ -129,10 +136,40 @@ impl State {
         &mut self,
         cx: &mut Cx<'_>,
         amount: Amount,
+        covenant: Option<&[String]>,
         name: &str,
     ) -> Result<StepResult, RunError> {
         let mut result =
             StepResult::new(format!("{} delegates {amount} on {}", self.staker, self.peg));
+        // Babylon checks the delegation before the staker broadcasts (pre-staking registration).
+        let b = self.bounds;
+        let time = self.delegation.staking_time;
+        let why = if amount < b.min_value || amount > b.max_value {
+            Some(format!(
+                "staking value {} is out of bounds. Min: {}, Max: {}",
+                amount.to_sat(),
+                b.min_value.to_sat(),
+                b.max_value.to_sat()
+            ))
+        } else if time < b.min_time || time > b.max_time {
+            Some(format!(
+                "staking time {time} is out of bounds. Min: {}, Max: {}",
+                b.min_time, b.max_time
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Ok(result.ended(refused(super::Refused::InvalidStakingTx.code(), why)));
+        }
+        // The covenant signs at registration: the members online now, with their keys.
+        let signers: Vec<String> = self
+            .covenant
+            .iter()
+            .filter(|m| covenant.is_none_or(|chosen| chosen.contains(m)))
+            .filter(|m| cx.signer(m).is_ok())
+            .cloned()
+            .collect();
         let spk = p2tr(&self.delegation.staking_info(cx.secp));
         let mut outputs = vec![TxOut { value: amount, script_pubkey: spk.clone() }];
         if let Some(tag) = self.tag {
@@ -145,11 +182,23 @@ impl State {
         if let Some(tx) = paid.accepted()
             && let Some(staking) = Cx::output_paying(tx, &spk)
         {
+            let activates = if signers.len() >= self.quorum {
+                format!("active after {} confirmations", b.k)
+            } else {
+                format!(
+                    "{} covenant signature(s) at registration, {} needed: it never activates",
+                    signers.len(),
+                    self.quorum
+                )
+            };
+            result.events.push(Event::note(&self.peg, activates));
             self.records.push(Record {
                 name: name.to_owned(),
                 staking,
                 unbonding: None,
                 refund: None,
+                covenant: signers,
+                ended: false,
             });
             result.events.push(Event::Deposited {
                 peg: self.peg.clone(),
@@ -202,6 +251,7 @@ impl State {
         let (outcome, made) = cx.submit(name, tx, Some(value))?;
         let mut result = result;
         if matches!(outcome, Outcome::Accepted) {
+            self.update(delegation, |r| r.ended = true);
             result.events.push(Event::PaidOut {
                 peg: self.peg.clone(),
                 to: to.to_string(),
@@ -216,18 +266,29 @@ impl State {
         &mut self,
         cx: &mut Cx<'_>,
         delegation: &str,
-        covenant: &[String],
+        chosen: Option<&[String]>,
         name: &str,
     ) -> Result<StepResult, RunError> {
-        let result = StepResult::new(format!(
-            "{} and {} unbond {delegation}",
-            self.staker,
-            covenant.join(", ")
-        ));
         let record = match self.record(delegation) {
             Ok(record) => record,
-            Err(stall) => return Ok(result.ended(stall)),
+            Err(stall) => {
+                let result = StepResult::new(format!("{} unbonds {delegation}", self.staker));
+                return Ok(result.ended(stall));
+            }
         };
+        // The signatures collected at registration (those the staker chooses to use).
+        // The script counts exactly the quorum (`<k> OP_NUMEQUAL`): by default, the first
+        // quorum of them.
+        let covenant: Vec<String> = match chosen {
+            Some(c) => record.covenant.iter().filter(|m| c.contains(m)).cloned().collect(),
+            None => record.covenant.iter().take(self.quorum).cloned().collect(),
+        };
+        let covenant = &covenant;
+        let result = StepResult::new(format!(
+            "{} unbonds {delegation} with the registration signatures of {}",
+            self.staker,
+            if covenant.is_empty() { "no covenant member".to_owned() } else { covenant.join(", ") }
+        ));
         let d = &self.delegation;
         let (outpoint, value) = record.staking;
         let mut tx = d.unbonding_tx(cx.secp, outpoint, value, self.unbonding_fee);
@@ -324,32 +385,37 @@ impl State {
             None => (record.staking, d.staking_info(cx.secp), "staking"),
         };
         let extracted = self.extracted.iter().next().map(|(p, k)| (p.clone(), *k));
-        let burn = Amount::from_sat((value.to_sat() as f64 * self.slashing_rate).ceil() as u64);
+        // As Babylon builds it (`btcstaking/staking.go` buildSlashingTxFromOutpoint): the burn
+        // is value × rate rounded to the nearest satoshi (btcutil's MulF64), a version-1 tx.
+        let burn = Amount::from_sat((value.to_sat() as f64 * self.slashing_rate).round() as u64);
         let refund_info = d.refund_info(cx.secp);
         let refund = value.checked_sub(burn + self.slashing_fee).unwrap_or(Amount::ZERO);
         let mut tx = spend_tx(outpoint, Sequence::MAX, burn, burn_script());
+        tx.version = Version::ONE;
         tx.output.push(TxOut { value: refund, script_pubkey: p2tr(&refund_info) });
         let script = d.slashing_script();
         let prevout = TxOut { value, script_pubkey: p2tr(&info) };
         // The covenant quorum's signatures are adaptor signatures encrypted to the provider's
         // key: only the extracted key decrypts them into BIP340 signatures.
-        let quorum: Vec<String> = self.covenant.iter().take(self.quorum).cloned().collect();
+        // The adaptor signatures collected at registration (a quorum of them).
+        let quorum: Vec<String> = record.covenant.iter().take(self.quorum).cloned().collect();
         let sighash = leaf_sighash(&tx, 0, &prevout, &script);
         let encryption_key = match &extracted {
             Some((provider, _)) => cx.keys.x_only(provider),
             None => cx.keys.x_only(&self.providers[0]),
         };
+        let t = adaptor::encryption_key(&encryption_key);
         let mut items = self.covenant_sigs(cx, &quorum, |sk| {
-            let encrypted = adaptor::encrypted_sign(sk, &encryption_key, &sighash);
-            debug_assert!(adaptor::verify_encrypted(
-                &encrypted,
+            let psig = adaptor::pre_sign(sk, &[0; 32], &sighash, &t).expect("a usable nonce");
+            debug_assert!(adaptor::pre_verify(
+                &psig,
                 &sk.x_only_public_key(cx.secp).0,
-                &encryption_key,
-                &sighash
+                &sighash,
+                &t
             ));
             match &extracted {
-                Some((_, key)) => adaptor::decrypt(&encrypted, key).to_vec(),
-                None => adaptor::undecrypted(&encrypted).to_vec(),
+                Some((_, key)) => adaptor::adapt(&psig, &adaptor::decryption_key(key)).to_vec(),
+                None => psig.undecrypted().to_vec(),
             }
         });
         let mut providers: Vec<&String> = self.providers.iter().collect();
@@ -374,7 +440,10 @@ impl State {
         let (outcome, made) = cx.submit(name, tx, Some(value))?;
         let mut result = result;
         if matches!(outcome, Outcome::Accepted) {
-            self.update(delegation, |r| r.refund = Some(refund_out));
+            self.update(delegation, |r| {
+                r.refund = Some(refund_out);
+                r.ended = true;
+            });
             let who = extracted.map(|(p, _)| p).unwrap_or_default();
             result.events.push(Event::note(&self.peg, format!(
                 "slashed from the {from} output: {who}'s extracted key signs and decrypts the covenant's adaptor signatures; {burn} burned to OP_RETURN \"babylon\", {refund} to the staker after {unbonding_time} blocks"
@@ -389,17 +458,28 @@ impl PegRun for State {
     fn step(&mut self, args: &dyn StepArgs, cx: &mut Cx<'_>) -> Result<StepResult, RunError> {
         let step = args.as_any().downcast_ref::<Step>().expect("a babylon step");
         match step {
-            Step::Delegate { amount, name } => self.delegate(cx, *amount, name),
+            Step::Delegate { amount, covenant, name } => {
+                self.delegate(cx, *amount, covenant.as_deref(), name)
+            }
             Step::Withdraw { delegation, to, name } => self.withdraw(cx, delegation, to, name),
             Step::Unbond { delegation, covenant, name } => {
-                self.unbond(cx, delegation, covenant, name)
+                self.unbond(cx, delegation, covenant.as_deref(), name)
             }
             Step::Vote { provider, height, block } => Ok(self.vote(cx, provider, *height, block)),
             Step::Slash { delegation, name } => self.slash(cx, delegation, name),
         }
     }
 
-    fn measure(&self, _: &str, _: Option<&str>, _: &mut Cx<'_>) -> Result<Amount, RunError> {
-        Ok(Amount::ZERO)
+    fn measure(&self, _: &str, _: Option<&str>, cx: &mut Cx<'_>) -> Result<Amount, RunError> {
+        let mut active = Amount::ZERO;
+        for r in &self.records {
+            if r.ended || r.unbonding.is_some() || r.covenant.len() < self.quorum {
+                continue;
+            }
+            if cx.chain.tx_status(cx.node, r.staking.0.txid)?.confirmations() >= self.bounds.k {
+                active += r.staking.1;
+            }
+        }
+        Ok(active)
     }
 }

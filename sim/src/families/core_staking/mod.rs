@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    family::{Code, Family, PegRun, PegSpec, StepSpec, Verb},
+    family::{Code, Family, PegRun, PegSpec, Per, Quantity, StepSpec, Verb, codes},
     lock::{self, Holders, Lock, Slot, Spender, TxShape, Wrap},
     policy::{Policy, SpendPath, Timelocks},
     run::{Cx, RunError, keys::KeyBook},
@@ -93,6 +93,13 @@ struct UnstakeArgs {
     name: Option<String>,
 }
 
+/// `delegate = { stake }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct DelegateArgs {
+    /// The stake transaction's name.
+    stake: String,
+}
+
 /// The owner template, resolved.
 #[derive(Debug, Clone)]
 pub(crate) enum Template {
@@ -106,6 +113,7 @@ pub(crate) enum Template {
 enum Step {
     Stake { from: String, amount: Amount, lock: u32, name: String },
     Unstake { stake: String, to: Destination, name: String },
+    Delegate { stake: String },
 }
 
 const VERBS: &[Verb] = &[
@@ -113,6 +121,11 @@ const VERBS: &[Verb] = &[
         name: "stake",
         about: "a user locks BTC until a time past median-time-past: `stake = { from = \"alice\", amount = \"0.5 BTC\", lock = \"2h\" }`",
         schema: |g| g.subschema_for::<StakeArgs>(),
+    },
+    Verb {
+        name: "delegate",
+        about: "a relayer submits a stake to Core's BitcoinStake.delegate with its proof: `delegate = { stake = \"s1\" }`",
+        schema: |g| g.subschema_for::<DelegateArgs>(),
     },
     Verb {
         name: "unstake",
@@ -125,6 +138,16 @@ const STALLS: &[Code] = &[Code {
     code: "no-stake",
     meaning: "the named stake was never accepted by Bitcoin Core: there is nothing to unlock",
 }];
+
+codes! {
+    /// Why Core's `BitcoinStake.delegate` reverts (core-genesis-contract @ 6046c87c,
+    /// `contracts/BitcoinStake.sol:158-170`).
+    pub(crate) enum Refused {
+        NotConfirmed = "btc-tx-not-confirmed": "Core: \"btc tx isn't confirmed\": the light client needs the stake btcConfirmBlock (6) blocks deep (INIT_BTC_CONFIRM_BLOCK, SatoshiPlusHelper.sol:14)",
+        InsufficientLockingRounds = "insufficient-locking-rounds": "Core: \"insufficient locking rounds\": the lock must end after the next round: lockTime / 86400 > roundTag + 1 (about two days out)",
+        AlreadyDelegated = "btc-tx-already-delegated": "Core: \"btc tx is already delegated.\"",
+    }
+}
 
 /// A validated Core staking peg.
 #[derive(Debug)]
@@ -150,6 +173,16 @@ impl Family for CoreStaking {
     }
     fn stalls(&self) -> &'static [Code] {
         STALLS
+    }
+    fn refusals(&self) -> &'static [Code] {
+        Refused::ALL
+    }
+    fn quantities(&self) -> &'static [Quantity] {
+        &[Quantity {
+            key: "delegated",
+            per: Per::Peg,
+            about: "BTC Core's BitcoinStake contract counts as delegated to the peg's validator",
+        }]
     }
     fn peg_schema(&self, g: &mut SchemaGenerator) -> Schema {
         g.subschema_for::<Params>()
@@ -218,6 +251,11 @@ impl PegSpec for Spec {
                 r.define_with("stake", "name", &name, &a.from);
                 Step::Stake { from: a.from, amount, lock, name }
             }
+            "delegate" => {
+                let a: DelegateArgs = r.parse()?;
+                r.find("stake", "stake", &a.stake);
+                Step::Delegate { stake: a.stake }
+            }
             "unstake" => {
                 let a: UnstakeArgs = r.parse()?;
                 r.find("stake", "stake", &a.stake);
@@ -241,6 +279,7 @@ impl PegSpec for Spec {
         };
         let tx = match &step {
             Step::Stake { name, .. } | Step::Unstake { name, .. } => Some(name.clone()),
+            Step::Delegate { .. } => None,
         };
         Some(StepSpec { args: Arc::new(step), tx, judged: true })
     }

@@ -54,16 +54,34 @@ pub(crate) fn redeem_script(locktime: u32, owner: &Owner) -> ScriptBuf {
     .into_script()
 }
 
-/// The `SAT+` payload: tag, version, chain id (big-endian), delegator (reward address) and
-/// validator, then a fee byte. The bytes after the validator are not parsed by
-/// `BitcoinStake.sol`'s published code; one zero fee byte makes the 48 bytes it requires.
-pub(crate) fn payload(chain_id: u16, delegator: &[u8; 20], validator: &[u8; 20]) -> Vec<u8> {
+/// The `SAT+` payload as Core's staking tool writes it (coredao-org/btc-staking-tool
+/// `src/script.ts` `buildOPReturnScript` @ 623cc6e9): tag, version, chain id (big-endian),
+/// reward address, validator, the core fee byte, then what a relayer needs to rebuild the
+/// redeem script: the script itself for the pubkey-hash template, else the lock time (a script
+/// number, padded to 4 bytes). `BitcoinStake.sol` reads the first 47 and wants at least 48.
+pub(crate) fn payload(
+    chain_id: u16,
+    delegator: &[u8; 20],
+    validator: &[u8; 20],
+    core_fee: u8,
+    (locktime, owner, redeem): (u32, &Owner, &[u8]),
+) -> Vec<u8> {
     let mut data = TAG.to_vec();
     data.push(VERSION);
     data.extend_from_slice(&chain_id.to_be_bytes());
     data.extend_from_slice(delegator);
     data.extend_from_slice(validator);
-    data.push(0);
+    data.push(core_fee);
+    match owner {
+        Owner::PubKeyHash(_) => data.extend_from_slice(redeem),
+        _ => {
+            let mut time = crate::families::powpeg::script::signed_le(i64::from(locktime));
+            while time.len() < 4 {
+                time.insert(0, 0); // the tool pads the hex on the left
+            }
+            data.extend_from_slice(&time);
+        }
+    }
     data
 }
 
@@ -102,12 +120,58 @@ mod tests {
 
     #[test]
     fn payload_layout() {
-        let data = payload(1116, &[0xaa; 20], &[0xbb; 20]);
+        let owner = Owner::PubKey(key());
+        let data = payload(1116, &[0xaa; 20], &[0xbb; 20], 1, (1_736_956_800, &owner, &[]));
         assert_eq!(&data[..4], b"SAT+");
         assert_eq!(data[4], 1);
         assert_eq!(&data[5..7], &[0x04, 0x5c], "chain id 1116, big-endian");
         assert_eq!(&data[7..27], &[0xaa; 20], "delegator at 7");
         assert_eq!(&data[27..47], &[0xbb; 20], "validator at 27");
-        assert_eq!(data.len(), 48);
+        assert_eq!(data.len(), 52);
+    }
+
+    /// The lock scripts and stake transactions of Core's contract tests
+    /// (`testdata/SOURCES.md`): peglab's scripts and payloads, byte for byte.
+    #[test]
+    fn core_contract_test_vectors() {
+        use bitcoin::{Transaction, consensus::encode::deserialize_hex};
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("testdata/core_stake_vectors.json")).unwrap();
+        let pk = PublicKey::from_str(v["public_key"].as_str().unwrap()).unwrap();
+        let locktime = v["lock_time"].as_u64().unwrap() as u32;
+        let pkh = redeem_script(locktime, &Owner::PubKeyHash(pk));
+        assert_eq!(pkh.to_hex_string(), v["lock_script"].as_str().unwrap());
+        for stake in v["stakes"].as_array().unwrap() {
+            let name = stake["name"].as_str().unwrap();
+            let expected = stake["lock_script"].as_str().unwrap();
+            let script = bitcoin::ScriptBuf::from_hex(expected).unwrap();
+            // The template the script is, rebuilt from its keys.
+            let keys: Vec<PublicKey> = script
+                .instructions()
+                .filter_map(|i| match i.unwrap() {
+                    bitcoin::script::Instruction::PushBytes(p) if p.len() == 33 => {
+                        PublicKey::from_slice(p.as_bytes()).ok()
+                    }
+                    _ => None,
+                })
+                .collect();
+            let owner = if keys.len() > 1 {
+                Owner::Multisig { threshold: 1, keys }
+            } else {
+                Owner::PubKeyHash(pk)
+            };
+            assert_eq!(redeem_script(locktime, &owner).to_hex_string(), expected, "{name}");
+            let tx: Transaction = deserialize_hex(stake["tx"].as_str().unwrap()).unwrap();
+            let op_return = tx.output.iter().find(|o| o.script_pubkey.is_op_return()).unwrap();
+            let pushed = match op_return.script_pubkey.instructions().nth(1).unwrap().unwrap() {
+                bitcoin::script::Instruction::PushBytes(p) => p.as_bytes().to_vec(),
+                _ => panic!("a push"),
+            };
+            let delegator: [u8; 20] = pushed[7..27].try_into().unwrap();
+            let validator: [u8; 20] = pushed[27..47].try_into().unwrap();
+            let ours =
+                payload(1112, &delegator, &validator, 1, (locktime, &owner, script.as_bytes()));
+            assert_eq!(ours, pushed, "{name}: the payload");
+        }
     }
 }

@@ -7,13 +7,13 @@ use bitcoin::{
 };
 
 use super::{
-    Spec, Step, Template,
+    Refused, Spec, Step, Template,
     script::{Owner, payload, redeem_script},
 };
 use crate::{
     families::powpeg::rsk,
     family::{PegRun, StepArgs},
-    run::{Cx, Event, RunError, StepResult, keys::Purpose, stalled},
+    run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, refused, stalled},
     tx::{
         OutputType,
         fee::sign_with_fee,
@@ -31,6 +31,8 @@ struct StakeRecord {
     script: ScriptBuf,
     outpoint: OutPoint,
     value: Amount,
+    /// Core's contract counts it.
+    delegated: bool,
 }
 
 /// A Core peg's state.
@@ -95,6 +97,57 @@ impl State {
     }
 }
 
+/// Core's light client wants a stake this deep (`INIT_BTC_CONFIRM_BLOCK`).
+const CONFIRM_BLOCKS: u32 = 6;
+/// A Core round (`SatoshiPlusHelper.ROUND_INTERVAL`): one day.
+const ROUND: u32 = 86_400;
+
+impl State {
+    /// `BitcoinStake.delegate`: the stake proven `CONFIRM_BLOCKS` deep, its lock ending after
+    /// the next round (Core's round: the lab clock's day), not delegated before.
+    fn delegate(&mut self, cx: &mut Cx<'_>, stake: &str) -> Result<StepResult, RunError> {
+        let result = StepResult::new(format!(
+            "a relayer delegates {stake} to {}'s validator on Core",
+            self.peg
+        ));
+        let Some(index) = self.stakes.iter().position(|s| s.name == stake) else {
+            let why = format!("{stake} was never accepted by Bitcoin Core");
+            return Ok(result.ended(stalled("no-stake", why)));
+        };
+        let record = self.stakes[index].clone();
+        if record.delegated {
+            let why = format!("{stake} was delegated before");
+            return Ok(result.ended(refused(Refused::AlreadyDelegated.code(), why)));
+        }
+        let confirmations = cx.chain.tx_status(cx.node, record.outpoint.txid)?.confirmations();
+        if confirmations < CONFIRM_BLOCKS {
+            let why = format!(
+                "{confirmations} confirmation(s); Core's light client wants {CONFIRM_BLOCKS}"
+            );
+            return Ok(result.ended(refused(Refused::NotConfirmed.code(), why)));
+        }
+        let round = cx.chain.median_time_past(cx.node)? / ROUND;
+        let end_round = record.locktime / ROUND;
+        if end_round <= round + 1 {
+            let why = format!(
+                "the lock ends in round {end_round}; Core is in round {round} and wants a lock past round {}",
+                round + 1
+            );
+            return Ok(result.ended(refused(Refused::InsufficientLockingRounds.code(), why)));
+        }
+        self.stakes[index].delegated = true;
+        let mut result = result;
+        result.events.push(Event::note(
+            &self.peg,
+            format!(
+                "Core counts {} delegated to the validator until round {end_round}",
+                record.value
+            ),
+        ));
+        Ok(result.ended(Outcome::Accepted))
+    }
+}
+
 impl PegRun for State {
     fn step(&mut self, args: &dyn StepArgs, cx: &mut Cx<'_>) -> Result<StepResult, RunError> {
         let step = args.as_any().downcast_ref::<Step>().expect("a core step");
@@ -109,8 +162,15 @@ impl PegRun for State {
                 let script = redeem_script(locktime, &self.owner(cx, from));
                 let spk = script_pubkey(&script, self.output);
                 let delegator = rsk::address(&cx.keys.user_public(Purpose::Sidechain, from));
-                let data = payload(self.chain_id, &delegator, &self.validator);
-                let push = PushBytesBuf::try_from(data).expect("48 bytes");
+                let owner = self.owner(cx, from);
+                let data = payload(
+                    self.chain_id,
+                    &delegator,
+                    &self.validator,
+                    1,
+                    (locktime, &owner, script.as_bytes()),
+                );
+                let push = PushBytesBuf::try_from(data).expect("at most 80 bytes");
                 let outputs = vec![
                     TxOut { value: *amount, script_pubkey: spk.clone() },
                     TxOut { value: Amount::ZERO, script_pubkey: ScriptBuf::new_op_return(push) },
@@ -126,6 +186,7 @@ impl PegRun for State {
                         script,
                         outpoint,
                         value,
+                        delegated: false,
                     });
                     result.events.push(Event::note(&self.peg, format!(
                         "{from} locked {amount} until UNIX time {locktime} (median-time-past now {mtp})"
@@ -134,6 +195,7 @@ impl PegRun for State {
                 result.txs.extend(paid.made);
                 Ok(result.ended(paid.outcome))
             }
+            Step::Delegate { stake } => self.delegate(cx, stake),
             Step::Unstake { stake, to, name } => {
                 let result = StepResult::new(format!("{stake} is unlocked to {to}"));
                 let Some(record) = self.stakes.iter().find(|s| s.name == *stake).cloned() else {
@@ -165,6 +227,6 @@ impl PegRun for State {
     }
 
     fn measure(&self, _: &str, _: Option<&str>, _: &mut Cx<'_>) -> Result<Amount, RunError> {
-        Ok(Amount::ZERO)
+        Ok(self.stakes.iter().filter(|s| s.delegated).map(|s| s.value).sum())
     }
 }

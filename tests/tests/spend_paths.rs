@@ -4,7 +4,7 @@
 //! satisfies the tree. And every timelocked path is refused one block early, in Core's words.
 //!
 //! The locks come from every scenario of the suite (whose timelocks a lab mines through in
-//! well under a second: at most 2016 blocks) and from the files under `tests/data/locks/`.
+//! well under a second: at most 2016 blocks).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,10 +28,10 @@ const BATCH: usize = 20;
 const CASES: u32 = 64;
 const VALUE: Amount = Amount::from_sat(100_000);
 
-/// Every distinct lock (by output script) of the suite and of the extra files.
+/// Every distinct lock (by output script) of the suite.
 fn locks() -> Vec<(String, Lock)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let paths = [root.join("scenarios"), root.join("tests/data/locks")];
+    let paths = [root.join("scenarios")];
     let files = suite::discover(&paths).expect("scenario files");
     let (scenarios, problems) = suite::load_all(&files, None);
     assert!(problems.is_empty(), "{problems:?}");

@@ -25,9 +25,11 @@ check:
 
 # peglab beside bare bitcoind: node start and stop, cost per mined block, a small scenario,
 # Liquid v1, the suite at --jobs 2, and 64,000 blocks of Babylon's mainnet staking time.
+# Also FROST (sBTC's signers): a DKG and a signing round at 2 of 3 and at 10 of 14.
 bench: bitcoind
     cargo bench -p peglab-harness --bench node
     cargo bench -p peglab-harness --bench scenarios
+    cargo bench -p peglab-sim --bench frost
 
 # Everything CI runs.
 ci: check test

@@ -18,5 +18,8 @@ pub mod run;
 pub mod scenario;
 mod tx;
 
+#[doc(hidden)]
+pub mod bench;
+
 pub use chain::{BlockRef, Chain, Funding, NodeId, TxStatus};
 pub use reject::{RejectReason, Rejection};

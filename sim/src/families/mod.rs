@@ -8,6 +8,7 @@ mod header_relay;
 pub(crate) mod liquid;
 mod multisig;
 pub(crate) mod powpeg;
+pub(crate) mod sbtc;
 mod spv_vault;
 
 pub use crate::family::{Code, Verb};
@@ -23,6 +24,7 @@ pub(crate) static ALL: &[&dyn Family] = &[
     &core_staking::CoreStaking,
     &babylon::Babylon,
     &descriptor::DescriptorPeg,
+    &sbtc::Sbtc,
 ];
 
 /// The family of `kind`.

@@ -6,13 +6,19 @@ use std::collections::BTreeMap;
 
 use bitcoin::{
     PublicKey, ScriptBuf, Transaction, TxOut, Witness,
+    key::{Keypair, TapTweak},
     script::{Builder, PushBytesBuf},
     secp256k1::{All, Message, Secp256k1, SecretKey},
+    taproot::TaprootSpendInfo,
 };
 
 use crate::{
     policy::Timelocks,
-    tx::{OutputType, multisig::ecdsa_sighash},
+    tx::{
+        OutputType,
+        multisig::ecdsa_sighash,
+        taproot::{leaf_witness, sign_key_path, sign_leaf},
+    },
 };
 
 /// One item of a witness stack.
@@ -37,6 +43,10 @@ pub(crate) enum Slot {
 pub(crate) enum Wrap {
     /// A witness or redeem script in an output of this type.
     Script(ScriptBuf, OutputType),
+    /// A tapscript leaf of this tree (BIP342; signatures are BIP340, default sighash).
+    Leaf(ScriptBuf, Box<TaprootSpendInfo>),
+    /// The key path of this tree: a signature by the internal key, tweaked by the tree.
+    KeyPath(Box<TaprootSpendInfo>),
 }
 
 /// One path's witness: the stack before the script, how the script is reached, and the
@@ -73,6 +83,16 @@ impl Template {
                     let digest = ecdsa_sighash(tx, index, script, prevout.value, *output);
                     ecdsa(secp, digest, sk)
                 }
+                Wrap::Leaf(script, _) => {
+                    let keypair = Keypair::from_secret_key(secp, sk);
+                    sign_leaf(secp, tx, index, prevout, script, &keypair)
+                }
+                Wrap::KeyPath(info) => {
+                    let keypair = Keypair::from_secret_key(secp, sk)
+                        .tap_tweak(secp, info.merkle_root())
+                        .to_keypair();
+                    sign_key_path(secp, tx, index, prevout, &keypair)
+                }
             })
         };
         let mut items: Vec<Vec<u8>> = Vec::new();
@@ -89,6 +109,8 @@ impl Template {
         }
         let input = &mut tx.input[index];
         match &self.wrap {
+            Wrap::Leaf(script, info) => input.witness = leaf_witness(items, script, info),
+            Wrap::KeyPath(_) => input.witness = Witness::from_slice(&items),
             Wrap::Script(script, OutputType::P2sh) => {
                 items.push(script.to_bytes());
                 // A scriptSig must push minimally (`OP_1`..`OP_16` for one small byte).

@@ -50,6 +50,9 @@ pub enum RunError {
     /// A step named a user that has no wallet (validation should have refused it).
     #[error("no wallet for `{0}`")]
     NoWallet(String),
+    /// The modelled side could not set itself up (a key generation failed).
+    #[error("{0}")]
+    Model(String),
 }
 
 impl From<WalletError> for RunError {

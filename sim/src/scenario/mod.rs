@@ -27,6 +27,7 @@ pub use schema::json_schema;
 
 pub(crate) use reader::{Members, Reader};
 pub(crate) use units::parse_duration;
+pub(crate) use validator::RoleName;
 
 use diagnostic::SourceMap;
 pub(crate) use diagnostic::suggest;

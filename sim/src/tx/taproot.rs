@@ -45,6 +45,27 @@ pub(crate) fn sign_leaf<C: Signing>(
     Signature { signature, sighash_type: TapSighashType::Default }.to_vec()
 }
 
+/// A BIP340 key-path signature (default sighash) of input `index` spending `prevout`, by the
+/// tweaked `keypair`, for single-input transactions.
+pub(crate) fn sign_key_path<C: Signing>(
+    secp: &Secp256k1<C>,
+    tx: &Transaction,
+    index: usize,
+    prevout: &TxOut,
+    keypair: &Keypair,
+) -> Vec<u8> {
+    let sighash = SighashCache::new(tx)
+        .taproot_key_spend_signature_hash(
+            index,
+            &Prevouts::All(std::slice::from_ref(prevout)),
+            TapSighashType::Default,
+        )
+        .expect("the input exists")
+        .to_byte_array();
+    let signature = secp.sign_schnorr_no_aux_rand(&Message::from_digest(sighash), keypair);
+    Signature { signature, sighash_type: TapSighashType::Default }.to_vec()
+}
+
 /// `items` (bottom of the stack first), then the leaf script and its control block.
 pub(crate) fn leaf_witness(
     items: Vec<Vec<u8>>,

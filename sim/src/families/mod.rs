@@ -10,6 +10,7 @@ mod multisig;
 pub(crate) mod powpeg;
 pub(crate) mod sbtc;
 mod spv_vault;
+mod tbtc;
 
 pub use crate::family::{Code, Verb};
 use crate::family::{Family, Quantity};
@@ -25,6 +26,7 @@ pub(crate) static ALL: &[&dyn Family] = &[
     &babylon::Babylon,
     &descriptor::DescriptorPeg,
     &sbtc::Sbtc,
+    &tbtc::Tbtc,
 ];
 
 /// The family of `kind`.

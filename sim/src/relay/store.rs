@@ -108,6 +108,11 @@ impl Relay {
         self.rule
     }
 
+    /// The confirmations (for a light relay: blocks of work) a proof needs.
+    pub fn k(&self) -> u32 {
+        self.k
+    }
+
     /// The relay's best header and its height (a light relay: its checkpoint).
     pub fn tip(&self) -> (BlockHash, u32) {
         (self.tip, self.entries[&self.tip].height)

@@ -187,6 +187,11 @@ impl<'a, 'c> Run<'a, 'c> {
             self.chain.fund_many(NodeId::FIRST, &outputs)?;
             self.chain.mine(NodeId::FIRST, 1, None)?;
         }
+        // Every wallet is born at the funding block: one that first pays after later blocks
+        // (a `mine` or `advance_time` first) still sees its funds.
+        for wallet in self.wallets.values_mut() {
+            wallet.sync(&*self.chain, NodeId::FIRST)?;
+        }
         Ok(())
     }
 

@@ -40,6 +40,10 @@ const GROUP: (u32, u32) = (100, 51);
 const DEPOSIT_DUST: Amount = Amount::from_sat(1_000_000);
 /// The Bridge's `depositTxMaxFee`: the most a sweep may charge per deposit, 100,000 sat.
 const DEPOSIT_TX_MAX_FEE: Amount = Amount::from_sat(100_000);
+/// The Bridge's `txProofDifficultyFactor` on mainnet: proofs carry 6 blocks of work.
+const PROOF_DIFFICULTY_FACTOR: u32 = 6;
+/// The Bridge's `redemptionTimeout`: 5 days.
+const REDEMPTION_TIMEOUT: u32 = 5 * 86_400;
 /// A refund's default wait after the deposit (the depositor's choice; the SDK's is 9 months).
 const DEFAULT_REFUND_LOCK: &str = "30d";
 
@@ -55,6 +59,9 @@ struct Params {
     refund_lock: Option<String>,
     /// The smallest deposit the Bridge reveals (default 0.01 BTC, mainnet's).
     deposit_dust: Option<String>,
+    /// Blocks of work a proof to the Bridge carries, at the relay's epoch difficulty
+    /// (`txProofDifficultyFactor`; default 6, mainnet's).
+    proof_difficulty_factor: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
@@ -102,6 +109,8 @@ struct RedeemArgs {
     /// Inputs the wallet spends (default 1, its main UTXO; 2 adds an unswept deposit, which
     /// the Bridge refuses).
     inputs: Option<u8>,
+    /// Whether the wallet pays it now (default true); false leaves the request pending.
+    pay: Option<bool>,
     /// The transaction's name (default `redeem:<step number>`).
     name: Option<String>,
 }
@@ -113,6 +122,36 @@ struct MoveArgs {
     targets: Vec<String>,
     /// The transaction's name (default `move_funds:<step number>`).
     name: Option<String>,
+}
+
+/// `prove = { tx }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct ProveArgs {
+    /// The wallet's transaction (a sweep, redemption, moving funds or theft).
+    tx: String,
+}
+
+/// `steal = { to, name }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct StealArgs {
+    /// An actor or a regtest address.
+    to: String,
+    /// The transaction's name (default `steal:<step number>`).
+    name: Option<String>,
+}
+
+/// `fraud_challenge = { tx }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct ChallengeArgs {
+    /// The wallet's transaction whose signature the challenger submits.
+    tx: String,
+}
+
+/// `redemption_timeout = { request }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct TimeoutArgs {
+    /// The redemption request (the `redeem` step's name).
+    request: String,
 }
 
 /// `refund = { deposit, to, name }`.
@@ -131,7 +170,11 @@ struct RefundArgs {
 enum Step {
     Deposit { from: String, amount: Amount, extra_data: Option<[u8; 32]>, name: String },
     Sweep { deposits: Option<Vec<String>>, outputs: u8, name: String },
-    Redeem { from: String, amount: Amount, to: Destination, inputs: u8, name: String },
+    Redeem { from: String, amount: Amount, to: Destination, inputs: u8, pay: bool, name: String },
+    Prove { tx: String },
+    Steal { to: Destination, name: String },
+    Challenge { tx: String },
+    Timeout { request: String },
     Move { targets: Vec<String>, name: String },
     Refund { deposit: String, to: Option<Destination>, name: String },
 }
@@ -158,6 +201,26 @@ const VERBS: &[Verb] = &[
         schema: |g| g.subschema_for::<MoveArgs>(),
     },
     Verb {
+        name: "prove",
+        about: "a relayer proves a wallet transaction to the Bridge through the LightRelay (the block and the headers after it): `prove = { tx = \"sweep1\" }`",
+        schema: |g| g.subschema_for::<ProveArgs>(),
+    },
+    Verb {
+        name: "steal",
+        about: "the wallet's operators (a threshold of them) sign the main UTXO over to anyone: `steal = { to = \"mallory\" }`",
+        schema: |g| g.subschema_for::<StealArgs>(),
+    },
+    Verb {
+        name: "fraud_challenge",
+        about: "anyone submits a wallet signature to the Bridge; the wallet defeats it only with a transaction proven before: `fraud_challenge = { tx = \"theft\" }`",
+        schema: |g| g.subschema_for::<ChallengeArgs>(),
+    },
+    Verb {
+        name: "redemption_timeout",
+        about: "notifyRedemptionTimeout on a request the wallet left unpaid for redemptionTimeout (5 days): `redemption_timeout = { request = \"r1\" }`",
+        schema: |g| g.subschema_for::<TimeoutArgs>(),
+    },
+    Verb {
         name: "refund",
         about: "the depositor takes an unswept deposit back after its refund locktime: `refund = { deposit = \"d1\" }`",
         schema: |g| g.subschema_for::<RefundArgs>(),
@@ -171,6 +234,11 @@ const QUANTITIES: &[Quantity] = &[
         about: "what the wallet's main UTXO (and the wallets it moved funds to) hold",
     },
     Quantity {
+        key: "shortfall",
+        per: Per::Peg,
+        about: "tBTC in circulation and in pending redemptions less what the wallets hold, when positive",
+    },
+    Quantity {
         key: "sidechain_balance",
         per: Per::Holder,
         about: "the holder's tBTC (Bank balance) on Ethereum",
@@ -181,7 +249,15 @@ const STALLS: &[Code] = &[
     Code { code: "no-deposit", meaning: "the named deposit was never accepted by Bitcoin Core" },
     Code { code: "no-main-utxo", meaning: "the wallet has no main UTXO yet (nothing swept)" },
     Code { code: "insufficient-tbtc", meaning: "the holder's tBTC does not cover the redemption" },
+    Code {
+        code: "no-such-tx",
+        meaning: "the named transaction is not one the wallet made, or Bitcoin Core did not accept it",
+    },
 ];
+
+static REFUSALS: std::sync::LazyLock<Vec<Code>> = std::sync::LazyLock::new(|| {
+    crate::relay::store::Fault::ALL.iter().chain(Refused::ALL).copied().collect()
+});
 
 codes! {
     /// Why the Bridge reverts, in its `require` strings (keep-network/tbtc-v2 @ 4a253098).
@@ -193,6 +269,11 @@ codes! {
         FeeTooHigh = "transaction-fee-is-too-high": "Bridge: \"Transaction fee is too high\": a sweep's fee per deposit above depositTxMaxFee (100,000 sat)",
         SingleInput = "outbound-transaction-must-have-a-single-input": "Bridge (Redemption.sol): \"Outbound transaction must have a single input\": a redemption or moving-funds transaction spends the main UTXO alone",
         NotEvenly = "transaction-amount-is-not-distributed-evenly": "Bridge (MovingFunds.sol): \"Transaction amount is not distributed evenly\"",
+        NonRequested = "output-is-a-non-requested-redemption": "Bridge (Redemption.sol): \"Output is a non-requested redemption\": a transaction spending the main UTXO pays someone nobody asked it to",
+        AlreadyProven = "transaction-already-proven": "Bridge: the transaction's inputs are marked spent (\"Deposit already swept\", a spent main UTXO)",
+        ChallengeDefeated = "fraud-challenge-defeated": "Bridge (Fraud.sol defeatFraudChallenge): the wallet revealed the preimage of a transaction proven in the Bridge: its inputs were spent honestly",
+        NotTimedOut = "redemption-request-has-not-timed-out": "Bridge (Redemption.sol): \"Redemption request has not timed out\" (redemptionTimeout: 5 days)",
+        NoRedemption = "redemption-request-does-not-exist": "Bridge (Redemption.sol): \"Redemption request does not exist\" (never made, paid, or timed out)",
     }
 }
 
@@ -203,6 +284,7 @@ pub(crate) struct Spec {
     output: OutputType,
     refund_lock: u32,
     deposit_dust: Amount,
+    proof_factor: u32,
 }
 
 /// A user's reveal to a wallet, the refund locktime given.
@@ -246,7 +328,7 @@ impl Family for Tbtc {
         QUANTITIES
     }
     fn refusals(&self) -> &'static [Code] {
-        Refused::ALL
+        &REFUSALS
     }
     fn stalls(&self) -> &'static [Code] {
         STALLS
@@ -281,7 +363,12 @@ impl Family for Tbtc {
             Some(text) => r.amount("deposit_dust", text).unwrap_or(DEPOSIT_DUST),
             None => DEPOSIT_DUST,
         };
-        Some(Arc::new(Spec { wallet, output, refund_lock, deposit_dust }))
+        let proof_factor = p.proof_difficulty_factor.unwrap_or(PROOF_DIFFICULTY_FACTOR);
+        if !(1..=1000).contains(&proof_factor) {
+            let message = format!("{proof_factor} is impossible: 1 to 1000 blocks of work");
+            r.report("proof_difficulty_factor", message, None);
+        }
+        Some(Arc::new(Spec { wallet, output, refund_lock, deposit_dust, proof_factor }))
     }
 }
 
@@ -324,7 +411,29 @@ impl PegSpec for Spec {
                     r.report("inputs", "1 (the main UTXO) or 2 (with an unswept deposit)", None);
                 }
                 let name = r.name_tx("name", verb, a.name.as_deref());
-                Step::Redeem { from: a.from, amount, to, inputs, name }
+                r.define_with("redemption", "name", &name, &a.from);
+                Step::Redeem { from: a.from, amount, to, inputs, pay: a.pay.unwrap_or(true), name }
+            }
+            "prove" => {
+                let a: ProveArgs = r.parse()?;
+                r.require_tx("tx", &a.tx);
+                Step::Prove { tx: a.tx }
+            }
+            "steal" => {
+                let a: StealArgs = r.parse()?;
+                let to = r.destination("to", &a.to);
+                let name = r.name_tx("name", verb, a.name.as_deref());
+                Step::Steal { to, name }
+            }
+            "fraud_challenge" => {
+                let a: ChallengeArgs = r.parse()?;
+                r.require_tx("tx", &a.tx);
+                Step::Challenge { tx: a.tx }
+            }
+            "redemption_timeout" => {
+                let a: TimeoutArgs = r.parse()?;
+                r.find("redemption", "request", &a.request);
+                Step::Timeout { request: a.request }
             }
             "move_funds" => {
                 let a: MoveArgs = r.parse()?;
@@ -355,7 +464,9 @@ impl PegSpec for Spec {
             | Step::Sweep { name, .. }
             | Step::Redeem { name, .. }
             | Step::Move { name, .. }
+            | Step::Steal { name, .. }
             | Step::Refund { name, .. } => Some(name.clone()),
+            Step::Prove { .. } | Step::Challenge { .. } | Step::Timeout { .. } => None,
         };
         Some(StepSpec { args: Arc::new(step), tx, judged: true })
     }
@@ -376,6 +487,8 @@ impl PegSpec for Spec {
             "refund_lock_seconds": self.refund_lock,
             "deposit_dust_sat": self.deposit_dust.to_sat(),
             "deposit_tx_max_fee_sat": DEPOSIT_TX_MAX_FEE.to_sat(),
+            "tx_proof_difficulty_factor": self.proof_factor,
+            "redemption_timeout_seconds": REDEMPTION_TIMEOUT,
             "script_template": "<depositor> DROP [<extra data> DROP] <blinding factor> DROP DUP HASH160 <wallet PKH> EQUAL IF CHECKSIG ELSE DUP HASH160 <refund PKH> EQUALVERIFY <locktime> CLTV DROP CHECKSIG ENDIF",
             "layers": [{
                 "name": "Mezo",
@@ -466,7 +579,16 @@ impl PegSpec for Spec {
         )]
     }
 
-    fn start(&self, peg: &str, _: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
-        Ok(Box::new(steps::State::new(peg, self)))
+    fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
+        // The LightRelay knows one thing: the current epoch's difficulty.
+        let tip = cx.chain.tip(cx.node)?;
+        let header = cx.chain.header(cx.node, tip.hash)?;
+        let relay = crate::relay::store::Relay::new(
+            crate::relay::store::ForkChoice::TbtcLightRelay,
+            self.proof_factor,
+            tip.height,
+            header,
+        );
+        Ok(Box::new(steps::State::new(peg, self, relay)))
     }
 }

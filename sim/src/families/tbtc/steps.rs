@@ -8,9 +8,13 @@ use bitcoin::{
     absolute::LockTime, transaction::Version,
 };
 
-use super::{DEPOSIT_TX_MAX_FEE, Refused, Spec, Step, reveal, script::deposit_script};
+use super::{
+    DEPOSIT_TX_MAX_FEE, REDEMPTION_TIMEOUT, Refused, Spec, Step, reveal, script::deposit_script,
+};
 use crate::{
+    chain::TxStatus,
     family::{PegRun, StepArgs},
+    relay::store::Relay,
     run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, refused, stalled},
     scenario::Destination,
     tx::{
@@ -33,9 +37,42 @@ struct Deposit {
     spent: bool,
 }
 
+/// What a wallet transaction is, for its proof to the Bridge.
+#[derive(Debug, Clone)]
+enum Kind {
+    /// A sweep: who the Bank credits once it is proven.
+    Sweep(Vec<(String, Amount)>),
+    /// A redemption paying this request.
+    Redemption(String),
+    Move,
+    /// A spend of the main UTXO nobody asked for.
+    Theft,
+}
+
+#[derive(Debug, Clone)]
+struct WalletTx {
+    txid: bitcoin::Txid,
+    kind: Kind,
+    proven: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Request {
+    name: String,
+    from: String,
+    amount: Amount,
+    /// Median-time-past when it was made (the Bridge's block.timestamp).
+    at: u32,
+    /// Proven paid, or timed out.
+    done: bool,
+}
+
 /// A tBTC peg's state.
 pub(super) struct State {
     peg: String,
+    relay: Relay,
+    made: BTreeMap<String, WalletTx>,
+    requests: Vec<Request>,
     wallet: String,
     output: OutputType,
     refund_lock: u32,
@@ -48,9 +85,12 @@ pub(super) struct State {
 }
 
 impl State {
-    pub(super) fn new(peg: &str, spec: &Spec) -> Self {
+    pub(super) fn new(peg: &str, spec: &Spec, relay: Relay) -> Self {
         Self {
             peg: peg.to_owned(),
+            relay,
+            made: BTreeMap::new(),
+            requests: Vec::new(),
             wallet: spec.wallet.clone(),
             output: spec.output,
             refund_lock: spec.refund_lock,
@@ -218,17 +258,22 @@ impl State {
             for &i in &picked {
                 self.deposits[i].spent = true;
             }
-            // The Bank credits each depositor its deposit less its share of the fee
-            // (`DepositSweep.sol` `depositTxFee`; the treasury fee is left at 0).
-            for d in &deposits {
-                let minted = d.value.checked_sub(share).unwrap_or_default();
-                *self.tbtc.entry(d.from.clone()).or_default() += minted;
-                result.events.push(Event::Minted {
-                    peg: self.peg.clone(),
-                    to: d.from.clone(),
-                    amount: minted,
-                });
-            }
+            // The Bank will credit each depositor its deposit less its share of the fee
+            // (`DepositSweep.sol` `depositTxFee`; the treasury fee is left at 0) once the
+            // sweep is proven.
+            let credits = deposits
+                .iter()
+                .map(|d| (d.from.clone(), d.value.checked_sub(share).unwrap_or_default()))
+                .collect();
+            let txid = made.tx.compute_txid();
+            self.made.insert(
+                name.to_owned(),
+                WalletTx { txid, kind: Kind::Sweep(credits), proven: false },
+            );
+            result.events.push(Event::note(
+                &self.peg,
+                "the Bank credits the depositors once the sweep is proven (`prove`)",
+            ));
         }
         result.txs.push(made);
         Ok(result.ended(outcome))
@@ -237,14 +282,35 @@ impl State {
     fn redeem(
         &mut self,
         cx: &mut Cx<'_>,
-        (from, amount, to, inputs, name): (&str, Amount, &Destination, u8, &str),
+        (from, amount, to, inputs, pay, name): (&str, Amount, &Destination, u8, bool, &str),
     ) -> Result<StepResult, RunError> {
-        let result = StepResult::new(format!("{from} redeems {amount} of tBTC to {to}"));
+        let mut result = StepResult::new(format!("{from} redeems {amount} of tBTC to {to}"));
         let balance = self.tbtc.get(from).copied().unwrap_or_default();
         if balance < amount {
             return Ok(
                 result.ended(stalled("insufficient-tbtc", format!("{from} holds {balance} tBTC")))
             );
+        }
+        // requestRedemption: the Bank balance is taken at once, the wallet pays later.
+        let at = cx.chain.median_time_past(cx.node)?;
+        self.tbtc.insert(from.to_owned(), balance - amount);
+        self.requests.push(Request {
+            name: name.to_owned(),
+            from: from.to_owned(),
+            amount,
+            at,
+            done: false,
+        });
+        result.events.push(Event::Burned { peg: self.peg.clone(), from: from.to_owned(), amount });
+        if !pay {
+            result.events.push(Event::note(
+                &self.peg,
+                format!(
+                    "the request waits for the wallet; after {} s anyone may report its timeout",
+                    REDEMPTION_TIMEOUT
+                ),
+            ));
+            return Ok(result.ended(Outcome::Accepted));
         }
         let Some((outpoint, value)) = self.main else {
             return Ok(result.ended(stalled("no-main-utxo", "the wallet has swept nothing yet")));
@@ -286,7 +352,6 @@ impl State {
                 self.sign_deposit(cx, tx, 1, d);
             }
         });
-        let mut result = result;
         if tx.input.len() != 1 {
             let why = format!("the redemption spends {} inputs", tx.input.len());
             result.events.push(Event::note(&self.peg, "the wallet's client follows the Bridge: a redemption it could not prove is not broadcast"));
@@ -294,13 +359,10 @@ impl State {
         }
         let (outcome, made) = cx.submit(name, tx, Some(value_in))?;
         if matches!(outcome, Outcome::Accepted) {
-            self.tbtc.insert(from.to_owned(), balance - amount);
-            self.main = Some((OutPoint::new(made.tx.compute_txid(), 1), change));
-            result.events.push(Event::Burned {
-                peg: self.peg.clone(),
-                from: from.to_owned(),
-                amount,
-            });
+            let txid = made.tx.compute_txid();
+            self.main = Some((OutPoint::new(txid, 1), change));
+            let kind = Kind::Redemption(name.to_owned());
+            self.made.insert(name.to_owned(), WalletTx { txid, kind, proven: false });
             result.events.push(Event::PaidOut {
                 peg: self.peg.clone(),
                 to: to.to_string(),
@@ -363,6 +425,8 @@ impl State {
         if matches!(outcome, Outcome::Accepted) {
             self.main = None;
             self.moved += each * n;
+            let txid = made.tx.compute_txid();
+            self.made.insert(name.to_owned(), WalletTx { txid, kind: Kind::Move, proven: false });
             result.events.push(Event::note(
                 &self.peg,
                 format!("{} wallets hold {each} each", targets.len()),
@@ -415,6 +479,180 @@ impl State {
     }
 }
 
+impl State {
+    fn holdings(&self) -> Amount {
+        self.main.map_or(Amount::ZERO, |m| m.1) + self.moved
+    }
+
+    /// tBTC in circulation and in pending redemption requests.
+    fn liabilities(&self) -> Amount {
+        let pending = self.requests.iter().filter(|r| !r.done).map(|r| r.amount);
+        self.tbtc.values().copied().chain(pending).sum()
+    }
+
+    /// A relayer's proof of a wallet transaction (`submitDepositSweepProof`,
+    /// `submitRedemptionProof`, `submitMovingFundsProof`): the LightRelay's header check,
+    /// then the Bridge's reading of the transaction.
+    fn prove(&mut self, cx: &mut Cx<'_>, name: &str) -> Result<StepResult, RunError> {
+        let result = StepResult::new(format!("a relayer proves {name} to {}'s Bridge", self.peg));
+        let Some(made) = self.made.get(name).cloned() else {
+            let why = format!(
+                "{name} is not a transaction {}'s wallet made and Bitcoin Core accepted",
+                self.peg
+            );
+            return Ok(result.ended(stalled("no-such-tx", why)));
+        };
+        if made.proven {
+            let why = format!("{name} was proven before");
+            return Ok(result.ended(refused(Refused::AlreadyProven.code(), why)));
+        }
+        let node = cx.node;
+        let (Some(proof), TxStatus::Confirmed { block, .. }) =
+            (cx.chain.inclusion_proof(node, made.txid)?, cx.chain.tx_status(node, made.txid)?)
+        else {
+            let why = format!("{name} is not confirmed on node {}'s best chain", node.0);
+            let code = crate::relay::store::Fault::UnknownHeader.code();
+            return Ok(result.ended(refused(code, why)));
+        };
+        // The proof brings the block and the headers after it: as many as the chain has, up
+        // to the difficulty factor.
+        let factor = self.relay.k();
+        let mut headers = Vec::new();
+        for height in block.height..block.height.saturating_add(factor) {
+            let Some(hash) = cx.chain.block_at(node, height)? else { break };
+            headers.push(cx.chain.header(node, hash)?);
+        }
+        let mut result = result;
+        if let Err(refusal) = self.relay.verify_with_headers(&proof, made.txid, None, &headers) {
+            return Ok(result.ended(refused(refusal.code, refusal.why)));
+        }
+        result.events.push(Event::ProofChecked {
+            peg: self.peg.clone(),
+            tx: name.to_owned(),
+            confirmations: headers.len() as u32,
+            required: factor,
+        });
+        match &made.kind {
+            Kind::Theft => {
+                let why = format!(
+                    "{name} spends the main UTXO to an output no redemption request asked for"
+                );
+                return Ok(result.ended(refused(Refused::NonRequested.code(), why)));
+            }
+            Kind::Sweep(credits) => {
+                for (to, amount) in credits {
+                    *self.tbtc.entry(to.clone()).or_default() += *amount;
+                    result.events.push(Event::Minted {
+                        peg: self.peg.clone(),
+                        to: to.clone(),
+                        amount: *amount,
+                    });
+                }
+            }
+            Kind::Redemption(request) => {
+                if let Some(r) = self.requests.iter_mut().find(|r| &r.name == request) {
+                    r.done = true;
+                }
+            }
+            Kind::Move => {}
+        }
+        if let Some(m) = self.made.get_mut(name) {
+            m.proven = true;
+        }
+        Ok(result.ended(Outcome::Accepted))
+    }
+
+    /// The wallet's operators sign the main UTXO over to `to`.
+    fn steal(
+        &mut self,
+        cx: &mut Cx<'_>,
+        to: &Destination,
+        name: &str,
+    ) -> Result<StepResult, RunError> {
+        let mut result =
+            StepResult::new(format!("{}'s wallet signs its main UTXO over to {to}", self.peg));
+        let Some((outpoint, value)) = self.main else {
+            return Ok(result.ended(stalled("no-main-utxo", "the wallet has swept nothing yet")));
+        };
+        let script_pubkey = cx.script_of(to);
+        let mut tx = Transaction {
+            version: Version::ONE,
+            lock_time: LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: outpoint,
+                sequence: Sequence::MAX,
+                ..TxIn::default()
+            }],
+            output: vec![TxOut { value, script_pubkey }],
+        };
+        sign_with_fee(&mut tx, 0, value, cx.fee_rate, |tx| self.sign_main(cx, tx, 0, value));
+        let (outcome, made) = cx.submit(name, tx, Some(value))?;
+        if matches!(outcome, Outcome::Accepted) {
+            self.main = None;
+            let txid = made.tx.compute_txid();
+            self.made.insert(name.to_owned(), WalletTx { txid, kind: Kind::Theft, proven: false });
+            let shortfall = self.liabilities().checked_sub(self.holdings()).unwrap_or_default();
+            result.events.push(Event::Shortfall { peg: self.peg.clone(), amount: shortfall });
+        }
+        result.txs.push(made);
+        Ok(result.ended(outcome))
+    }
+
+    /// `submitFraudChallenge` with a signature of the wallet over `name`'s inputs: the wallet
+    /// defeats it only by revealing the preimage of a transaction proven in the Bridge.
+    fn challenge(&mut self, name: &str) -> StepResult {
+        let result = StepResult::new(format!(
+            "a challenger submits the wallet's signature in {name} to {}'s Bridge",
+            self.peg
+        ));
+        let Some(made) = self.made.get(name) else {
+            let why = format!("{name} is not a transaction {}'s wallet signed", self.peg);
+            return result.ended(stalled("no-such-tx", why));
+        };
+        if made.proven {
+            let why = format!("the wallet reveals the preimage: {name} is proven in the Bridge");
+            return result.ended(refused(Refused::ChallengeDefeated.code(), why));
+        }
+        let mut result = result;
+        result.events.push(Event::note(&self.peg, format!(
+            "no defeat within fraudChallengeDefeatTimeout (7 days): the wallet's operators are slashed (fraudSlashingAmount) and the challenger rewarded; no BTC comes back{}",
+            if matches!(made.kind, Kind::Theft) { "" } else { " (an honest transaction not yet proven: prove it before the defeat timeout)" }
+        )));
+        let shortfall = self.liabilities().checked_sub(self.holdings()).unwrap_or_default();
+        result.events.push(Event::Shortfall { peg: self.peg.clone(), amount: shortfall });
+        result.ended(Outcome::Accepted)
+    }
+
+    /// `notifyRedemptionTimeout`: a request unpaid (unproven) for `redemptionTimeout`.
+    fn timeout(&mut self, cx: &mut Cx<'_>, request: &str) -> Result<StepResult, RunError> {
+        let result =
+            StepResult::new(format!("anyone reports {request}'s timeout to {}'s Bridge", self.peg));
+        let now = cx.chain.median_time_past(cx.node)?;
+        let Some(index) = self.requests.iter().position(|r| r.name == request && !r.done) else {
+            let why = format!("{request} was never made, or was paid or timed out");
+            return Ok(result.ended(refused(Refused::NoRedemption.code(), why)));
+        };
+        let r = self.requests[index].clone();
+        let waited = now.saturating_sub(r.at);
+        if waited < REDEMPTION_TIMEOUT {
+            let why = format!(
+                "{waited} s since the request; redemptionTimeout is {REDEMPTION_TIMEOUT} s"
+            );
+            return Ok(result.ended(refused(Refused::NotTimedOut.code(), why)));
+        }
+        self.requests[index].done = true;
+        *self.tbtc.entry(r.from.clone()).or_default() += r.amount;
+        let mut result = result;
+        result.events.push(Event::Minted {
+            peg: self.peg.clone(),
+            to: r.from.clone(),
+            amount: r.amount,
+        });
+        result.events.push(Event::note(&self.peg, "the Bank returns the request's tBTC; the wallet's operators are slashed (redemptionTimeoutSlashingAmount) and the wallet must move its funds"));
+        Ok(result.ended(Outcome::Accepted))
+    }
+}
+
 impl PegRun for State {
     fn step(&mut self, args: &dyn StepArgs, cx: &mut Cx<'_>) -> Result<StepResult, RunError> {
         let step = args.as_any().downcast_ref::<Step>().expect("a tbtc step");
@@ -425,9 +663,13 @@ impl PegRun for State {
             Step::Sweep { deposits, outputs, name } => {
                 self.sweep(cx, deposits.as_deref(), *outputs, name)
             }
-            Step::Redeem { from, amount, to, inputs, name } => {
-                self.redeem(cx, (from, *amount, to, *inputs, name))
+            Step::Redeem { from, amount, to, inputs, pay, name } => {
+                self.redeem(cx, (from, *amount, to, *inputs, *pay, name))
             }
+            Step::Prove { tx } => self.prove(cx, tx),
+            Step::Steal { to, name } => self.steal(cx, to, name),
+            Step::Challenge { tx } => Ok(self.challenge(tx)),
+            Step::Timeout { request } => self.timeout(cx, request),
             Step::Move { targets, name } => self.move_funds(cx, targets, name),
             Step::Refund { deposit, to, name } => self.refund(cx, deposit, to.as_ref(), name),
         }
@@ -435,7 +677,8 @@ impl PegRun for State {
 
     fn measure(&self, key: &str, holder: Option<&str>, _: &mut Cx<'_>) -> Result<Amount, RunError> {
         Ok(match key {
-            "peg_balance" => self.main.map_or(Amount::ZERO, |m| m.1) + self.moved,
+            "peg_balance" => self.holdings(),
+            "shortfall" => self.liabilities().checked_sub(self.holdings()).unwrap_or_default(),
             "sidechain_balance" => {
                 holder.and_then(|h| self.tbtc.get(h)).copied().unwrap_or_default()
             }

@@ -8,6 +8,7 @@
 //! Redemption,MovingFunds}.sol`), keep-core's `EcdsaDkgValidator.sol` (group size and
 //! threshold); the facts are in `peg-catalog-2.md` §3.
 
+mod bridge;
 mod script;
 mod steps;
 

@@ -8,9 +8,7 @@ use bitcoin::{
     absolute::LockTime, transaction::Version,
 };
 
-use super::{
-    DEPOSIT_TX_MAX_FEE, REDEMPTION_TIMEOUT, Refused, Spec, Step, reveal, script::deposit_script,
-};
+use super::{REDEMPTION_TIMEOUT, Refused, Spec, Step, bridge, reveal, script::deposit_script};
 use crate::{
     chain::TxStatus,
     family::{PegRun, StepArgs},
@@ -241,17 +239,14 @@ impl State {
             }
         });
         // The Bridge's checks of the sweep proof (`DepositSweep.sol`), made before the
-        // wallet signs off: one output; the fee per deposit within depositTxMaxFee.
-        if tx.output.len() != 1 {
-            let why = format!("the sweep has {} outputs", tx.output.len());
-            result.events.push(Event::note(&self.peg, "the wallet's client follows the Bridge: a sweep it could not prove is not broadcast"));
-            return Ok(result.ended(refused(Refused::SweepSingleOutput.code(), why)));
+        // wallet signs off.
+        if let Err((code, why)) = bridge::sweep(&tx, deposits.len(), &wallet_spk, fee) {
+            if code == Refused::SweepSingleOutput {
+                result.events.push(Event::note(&self.peg, "the wallet's client follows the Bridge: a sweep it could not prove is not broadcast"));
+            }
+            return Ok(result.ended(refused(code.code(), why)));
         }
         let share = fee / deposits.len() as u64;
-        if share > DEPOSIT_TX_MAX_FEE {
-            let why = format!("{share} per deposit; depositTxMaxFee is {DEPOSIT_TX_MAX_FEE}");
-            return Ok(result.ended(refused(Refused::FeeTooHigh.code(), why)));
-        }
         let (outcome, made) = cx.submit(name, tx, Some(value_in))?;
         if matches!(outcome, Outcome::Accepted) {
             self.main = Some((OutPoint::new(made.tx.compute_txid(), 0), made.tx.output[0].value));
@@ -352,10 +347,9 @@ impl State {
                 self.sign_deposit(cx, tx, 1, d);
             }
         });
-        if tx.input.len() != 1 {
-            let why = format!("the redemption spends {} inputs", tx.input.len());
+        if let Err((code, why)) = bridge::outbound(&tx, outpoint) {
             result.events.push(Event::note(&self.peg, "the wallet's client follows the Bridge: a redemption it could not prove is not broadcast"));
-            return Ok(result.ended(refused(Refused::SingleInput.code(), why)));
+            return Ok(result.ended(refused(code.code(), why)));
         }
         let (outcome, made) = cx.submit(name, tx, Some(value_in))?;
         if matches!(outcome, Outcome::Accepted) {
@@ -418,8 +412,8 @@ impl State {
         }
         self.sign_main(cx, &mut tx, 0, value);
         let mut result = result;
-        if tx.output.windows(2).any(|w| w[0].value != w[1].value) {
-            return Ok(result.ended(refused(Refused::NotEvenly.code(), "the parts differ")));
+        if let Err((code, why)) = bridge::moving_funds(&tx, outpoint) {
+            return Ok(result.ended(refused(code.code(), why)));
         }
         let (outcome, made) = cx.submit(name, tx, Some(value))?;
         if matches!(outcome, Outcome::Accepted) {

@@ -17,6 +17,7 @@ suite *ARGS: bitcoind
 # Run the tests: unit tests, the harness against real regtest nodes, the CLI.
 test: bitcoind
     cargo nextest run --workspace --no-fail-fast
+    cargo test --doc --workspace
 
 # Formatting and lints, as CI checks them.
 check:

@@ -8,6 +8,7 @@
 
 pub mod bitcoind;
 mod error;
+mod fixture;
 mod funder;
 mod lab;
 mod node;
@@ -19,8 +20,9 @@ pub mod suite;
 mod template;
 
 pub use error::LabError;
+pub use fixture::{Fixture, FixtureError};
 pub use funder::COINBASE_MATURITY;
 pub use lab::{JournalEntry, Lab, LabOptions, premine_for};
-pub use node::{LAB_EPOCH, Node, NodeOptions};
+pub use node::{LAB_EPOCH, Node, NodeOptions, RPC_PASSWORD, RPC_USER};
 pub use rpc::{Rpc, RpcError};
 pub use spawn::kill_all;

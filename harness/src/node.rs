@@ -22,8 +22,10 @@ use crate::{
 
 pub use peglab_sim::chain::LAB_EPOCH;
 
-const RPC_USER: &str = "peglab";
-const RPC_PASSWORD: &str = "peglab";
+/// The RPC user of every lab node.
+pub const RPC_USER: &str = "peglab";
+/// The RPC password of every lab node (regtest only, on loopback).
+pub const RPC_PASSWORD: &str = "peglab";
 const START_ATTEMPTS: usize = 5;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -58,6 +58,17 @@ impl Rpc {
     }
 
     /// Calls `method` with `args` and decodes the result.
+    /// A client of the node at `url` (a lab `peglab up` started).
+    pub fn connect(url: &str, user: &str, password: &str) -> Result<Self, RpcError> {
+        Self::new(url.to_owned(), user, password)
+    }
+
+    /// The node's RPC URL (`http://127.0.0.1:<port>`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Calls `method`.
     pub fn call<T: DeserializeOwned>(&self, method: &str, args: &[Value]) -> Result<T, RpcError> {
         use bitcoind::client::Error;
         self.client.call(method, args).map_err(|e| match e {

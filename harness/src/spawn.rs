@@ -60,6 +60,12 @@ pub(crate) fn kill_group(child: &mut Child) {
     GROUPS.lock().unwrap_or_else(|p| p.into_inner()).remove(&pgid);
 }
 
+/// Kills the process group `pgid` and forgets it (a child reaped elsewhere).
+pub(crate) fn kill_and_forget(pgid: u32) {
+    kill(pgid);
+    GROUPS.lock().unwrap_or_else(|p| p.into_inner()).remove(&pgid);
+}
+
 /// Kills every live child's process group (a signal handler stopping the run).
 pub fn kill_all() {
     let groups: Vec<u32> =

@@ -150,6 +150,11 @@ pub struct Finished {
     pub kept: Vec<PathBuf>,
 }
 
+/// `"90s"`, `"30m"`, `"2h"`, `"3d"` in seconds, as scenario files write durations.
+pub fn parse_duration(text: &str) -> Option<u32> {
+    peglab_sim::scenario::duration(text)
+}
+
 /// The environment variable that makes a run panic inside its first scenario, to test that
 /// a bug in peglab is reported as one (honoured by debug builds only).
 pub const FAULT_ENV: &str = "PEGLAB_FAULT";

@@ -206,4 +206,49 @@ pub trait Chain {
     /// Reconnects every node and waits until they agree on the chain with most work (when
     /// one exists; a tie in work leaves each node on its own tip).
     fn heal(&mut self) -> Result<(), Self::Error>;
+
+    /// What the node's UTXO set (confirmed outputs) holds for an output descriptor
+    /// (`addr(...)`, `raw(...)`, `wsh(...)`, ...), by `scantxoutset`.
+    fn scan_balance(&self, node: NodeId, descriptor: &str) -> Result<Amount, Self::Error>;
+
+    /// The value of `outpoint` if it is unspent on the node's best chain (mempool spends
+    /// count as spent).
+    fn unspent(&self, node: NodeId, outpoint: OutPoint) -> Result<Option<Amount>, Self::Error>;
+
+    /// Runs a program beside the lab (an `exec` step): the lab adds its connection details to
+    /// the environment, kills the program (and what it started) at the timeout, and returns
+    /// how it ended. A program that cannot start is an outcome too, not a lab failure.
+    fn exec(&mut self, request: &ExecRequest) -> Result<ExecOutcome, Self::Error>;
+}
+
+/// A program an `exec` step runs.
+#[derive(Debug, Clone)]
+pub struct ExecRequest {
+    /// The node whose connection details the program gets first.
+    pub node: NodeId,
+    /// The program and its arguments.
+    pub cmd: Vec<String>,
+    /// Its environment, beside the lab's own variables.
+    pub env: Vec<(String, String)>,
+    /// Where it runs.
+    pub dir: std::path::PathBuf,
+    /// When it is killed.
+    pub timeout: std::time::Duration,
+}
+
+/// How a program ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutcome {
+    /// Its exit code; `None` when it was killed or did not start.
+    pub status: Option<i32>,
+    /// It was killed at its timeout.
+    pub timed_out: bool,
+    /// Why it did not start, if it did not.
+    pub not_started: Option<String>,
+    /// The end of its standard output.
+    pub stdout: String,
+    /// The end of its standard error.
+    pub stderr: String,
+    /// How long it ran, in milliseconds.
+    pub millis: u64,
 }

@@ -21,5 +21,5 @@ mod tx;
 #[doc(hidden)]
 pub mod bench;
 
-pub use chain::{BlockRef, Chain, Funding, NodeId, TxStatus};
+pub use chain::{BlockRef, Chain, ExecOutcome, ExecRequest, Funding, NodeId, TxStatus};
 pub use reject::{RejectReason, Rejection};

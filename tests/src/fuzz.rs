@@ -376,6 +376,12 @@ pub fn feeding() -> bool {
     FEEDING.with(std::cell::Cell::get)
 }
 
+/// Whether an accepted mutant may run: not one that runs programs (`exec`), whose mutated
+/// command lines could be anything.
+pub fn safe_to_run(scenario: &scenario::Scenario) -> bool {
+    !scenario.steps.iter().any(|s| matches!(s.action, scenario::Action::Exec { .. }))
+}
+
 /// Feeds one input to `check` and, when accepted, to `derive`; a panic is caught.
 pub fn feed(input: &Input) -> Verdict {
     FEEDING.with(|f| f.set(true));

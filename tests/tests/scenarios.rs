@@ -48,6 +48,9 @@ fn check_invalid(path: &Path) -> Result<(), Failed> {
 
 fn main() {
     let args = Arguments::from_args();
+    // Scenario files are named from the repository root, as a user runs them; `exec` steps
+    // run in their file's folder, found from there.
+    std::env::set_current_dir(root()).expect("the repository root");
     let scenarios = root().join("scenarios");
     let mut trials = Vec::new();
     for file in suite::discover(std::slice::from_ref(&scenarios)).expect("scenarios/ is readable") {

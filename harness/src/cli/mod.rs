@@ -2,6 +2,7 @@
 
 mod bitcoind_cmd;
 mod check_cmd;
+mod ctl_cmd;
 mod exit;
 mod new_cmd;
 mod progress;
@@ -9,6 +10,7 @@ mod relay_cmd;
 mod render;
 mod run_cmd;
 mod schema_cmd;
+mod up_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -53,6 +55,12 @@ enum Command {
     /// Header relay tools.
     #[command(subcommand)]
     Relay(relay_cmd::Command),
+    /// Start the lab a scenario describes and keep it running for your own software: prints
+    /// (and writes as JSON) each node's RPC URL and credentials, every actor's keys, every
+    /// peg's scripts and addresses. Ctrl-C or SIGTERM stops it; no node survives.
+    Up(up_cmd::Args),
+    /// Drive a lab `peglab up` started: mine, advance-time, reorg, partition, heal, tip.
+    Ctl(ctl_cmd::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -73,5 +81,7 @@ pub(crate) fn run() -> Exit {
         Command::New(args) => new_cmd::run(&args),
         Command::Schema => schema_cmd::run(),
         Command::Relay(command) => relay_cmd::run(&command),
+        Command::Up(args) => up_cmd::run(&args),
+        Command::Ctl(args) => ctl_cmd::run(&args),
     }
 }

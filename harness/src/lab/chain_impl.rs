@@ -4,7 +4,7 @@ use bitcoin::{
     Amount, BlockHash, OutPoint, Script, ScriptBuf, Transaction, Txid, block::Header, consensus,
     merkle_tree::MerkleBlock,
 };
-use peglab_sim::{BlockRef, Chain, Funding, NodeId, Rejection, TxStatus};
+use peglab_sim::{BlockRef, Chain, ExecOutcome, ExecRequest, Funding, NodeId, Rejection, TxStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -406,6 +406,36 @@ impl Chain for Lab {
 
     fn heal(&mut self) -> Result<(), LabError> {
         self.connect_all()
+    }
+
+    fn scan_balance(&self, node: NodeId, descriptor: &str) -> Result<Amount, LabError> {
+        let answer: Value =
+            self.call(node, "scantxoutset", &[json!("start"), json!([descriptor])])?;
+        let btc = answer["total_amount"].as_f64().unwrap_or_default();
+        Amount::from_btc(btc).map_err(|e| LabError::BadAnswer {
+            node,
+            method: "scantxoutset".into(),
+            detail: format!("total_amount {btc}: {e}"),
+        })
+    }
+
+    fn unspent(&self, node: NodeId, outpoint: OutPoint) -> Result<Option<Amount>, LabError> {
+        let answer: Value = self.call(
+            node,
+            "gettxout",
+            &[json!(outpoint.txid), json!(outpoint.vout), json!(true)],
+        )?;
+        if answer.is_null() {
+            return Ok(None);
+        }
+        let btc = answer["value"].as_f64().unwrap_or_default();
+        Ok(Amount::from_btc(btc).ok())
+    }
+
+    fn exec(&mut self, request: &ExecRequest) -> Result<ExecOutcome, LabError> {
+        self.node(request.node)?;
+        let env = super::exec::lab_env(self, request);
+        Ok(super::exec::run(request, env))
     }
 }
 

@@ -2,6 +2,7 @@
 //! needs. [`Lab`] implements [`peglab_sim::Chain`].
 
 mod chain_impl;
+mod exec;
 mod locate;
 mod network;
 
@@ -71,6 +72,8 @@ impl Default for LabOptions {
 #[derive(Debug)]
 pub struct Lab {
     nodes: Vec<Node>,
+    /// The `bitcoind` the nodes run.
+    exe: std::path::PathBuf,
     /// The partition group of each node; nodes in one group are connected.
     groups: Vec<usize>,
     funder: Funder,
@@ -130,6 +133,7 @@ impl Lab {
                 .collect::<Result<Vec<_>, _>>()
         })?;
         let mut lab = Self {
+            exe: exe.to_path_buf(),
             groups: vec![0; nodes.len()],
             nodes,
             funder,
@@ -143,6 +147,38 @@ impl Lab {
             lab.mine_to_funder(NodeId::FIRST, options.premine)?;
         }
         Ok(lab)
+    }
+
+    /// Where each node answers and how (`peglab up` prints it; `peglab ctl` reads it back):
+    /// RPC URL and credentials, P2P address, datadir, process id; and the `bitcoin-cli`
+    /// beside the lab's `bitcoind`.
+    pub fn connection(&self) -> Value {
+        let nodes: Vec<Value> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| {
+                let url = node.rpc().url().to_owned();
+                let port: u16 = url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                json!({
+                    "node": i,
+                    "rpc_url": url,
+                    "rpc_port": port,
+                    "rpc_user": crate::node::RPC_USER,
+                    "rpc_password": crate::node::RPC_PASSWORD,
+                    "p2p": node.p2p_addr(),
+                    "datadir": node.datadir(),
+                    "pid": node.pid(),
+                })
+            })
+            .collect();
+        let cli = self.exe.with_file_name("bitcoin-cli");
+        json!({
+            "chain": "regtest",
+            "nodes": nodes,
+            "bitcoin_cli": if cli.is_file() { cli.display().to_string() } else { "bitcoin-cli".into() },
+            "clock": self.clock,
+        })
     }
 
     /// Starts a single-node lab with defaults.

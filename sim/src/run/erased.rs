@@ -1,10 +1,13 @@
 //! A [`Chain`] whose error type is erased, so that family code is not generic over the lab.
 
 use bitcoin::{
-    Amount, BlockHash, Script, Transaction, Txid, block::Header, merkle_tree::MerkleBlock,
+    Amount, BlockHash, OutPoint, Script, Transaction, Txid, block::Header, merkle_tree::MerkleBlock,
 };
 
-use crate::{BlockRef, Chain, Funding, NodeId, Rejection, TxStatus};
+use crate::{
+    BlockRef, Chain, Funding, NodeId, Rejection, TxStatus,
+    chain::{ExecOutcome, ExecRequest},
+};
 
 /// The lab failed (a node died, an RPC broke): the lab's own error, boxed.
 #[derive(Debug)]
@@ -124,5 +127,14 @@ impl<C: Chain> Chain for Erased<'_, C> {
     }
     fn heal(&mut self) -> Result<(), LabFailure> {
         self.0.heal().map_err(erase)
+    }
+    fn scan_balance(&self, node: NodeId, descriptor: &str) -> Result<Amount, LabFailure> {
+        self.0.scan_balance(node, descriptor).map_err(erase)
+    }
+    fn unspent(&self, node: NodeId, outpoint: OutPoint) -> Result<Option<Amount>, LabFailure> {
+        self.0.unspent(node, outpoint).map_err(erase)
+    }
+    fn exec(&mut self, request: &ExecRequest) -> Result<ExecOutcome, LabFailure> {
+        self.0.exec(request).map_err(erase)
     }
 }

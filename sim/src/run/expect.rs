@@ -74,6 +74,24 @@ impl Run<'_, '_> {
                 let actual = wallet.balance();
                 report(format!("{actor} holds {amount}"), actual.to_string(), actual == *amount)
             }
+            Expectation::ScanBalance { of, amount } => {
+                let actual = self.chain.scan_balance(node, of)?;
+                report(format!("{of} holds {amount}"), actual.to_string(), actual == *amount)
+            }
+            Expectation::Unspent { tx, vout, unspent } => {
+                let actual = match self.txs.get(tx).map(Transaction::compute_txid) {
+                    Some(txid) => {
+                        self.chain.unspent(node, bitcoin::OutPoint::new(txid, *vout))?.is_some()
+                    }
+                    None => false,
+                };
+                let word = |u: bool| if u { "unspent" } else { "spent" };
+                report(
+                    format!("{tx}:{vout} {}", word(*unspent)),
+                    word(actual).into(),
+                    actual == *unspent,
+                )
+            }
             Expectation::Quantity { key, per, of, amount } => {
                 let mut actual = Amount::ZERO;
                 let mut pegs = std::mem::take(&mut self.pegs);

@@ -1,10 +1,11 @@
-//! The generic steps (mine, advance_time, reorg, partition, heal, offline, online, pay), and
+//! The generic steps (mine, advance_time, reorg, partition, heal, offline, online, pay, exec,
+//! await), and
 //! the dispatch of every other step to its peg's family.
 
 use bitcoin::{Transaction, TxOut};
 
 use super::{Cx, Run, RunError, StepResult, step_cx};
-use crate::scenario::{Action, Step};
+use crate::scenario::{Action, Condition, Step};
 
 impl Run<'_, '_> {
     pub(super) fn act(&mut self, step: &Step) -> Result<StepResult, RunError> {
@@ -68,7 +69,54 @@ impl Run<'_, '_> {
                 self.pegs = pegs;
                 result?
             }
+            Action::Exec { cmd, env, timeout } => self.exec(node, cmd, env, *timeout)?,
+            Action::Await { until, blocks } => self.await_condition(node, until, *blocks)?,
             Action::Check => StepResult::new("check"),
         })
+    }
+}
+
+impl Run<'_, '_> {
+    /// Whether `until` holds on `node` now.
+    fn holds(&mut self, node: crate::NodeId, until: &Condition) -> Result<bool, RunError> {
+        Ok(match until {
+            Condition::Balance { of, amount } => self.chain.scan_balance(node, of)? >= *amount,
+            Condition::Spent { tx, vout } => {
+                match self.txs.get(tx).map(Transaction::compute_txid) {
+                    Some(txid) => {
+                        self.chain.unspent(node, bitcoin::OutPoint::new(txid, *vout))?.is_none()
+                    }
+                    None => false,
+                }
+            }
+        })
+    }
+
+    /// Mines one block at a time until `until` holds, at most `blocks`.
+    fn await_condition(
+        &mut self,
+        node: crate::NodeId,
+        until: &Condition,
+        blocks: u32,
+    ) -> Result<StepResult, RunError> {
+        let what = match until {
+            Condition::Balance { of, amount } => format!("{of} holds {amount}"),
+            Condition::Spent { tx, vout } => format!("{tx}:{vout} is spent"),
+        };
+        let result = StepResult::new(format!("await: {what} (within {blocks} block(s))"));
+        for mined in 0..=blocks {
+            if self.holds(node, until)? {
+                let mut result = result;
+                result
+                    .events
+                    .push(super::Event::note("lab", format!("held after {mined} block(s)")));
+                return Ok(result.ended(super::Outcome::Accepted));
+            }
+            if mined < blocks {
+                self.chain.mine(node, 1, None)?;
+            }
+        }
+        let why = format!("not after {blocks} block(s)");
+        Ok(result.ended(super::stalled("condition-not-met", why)))
     }
 }

@@ -7,6 +7,7 @@
 
 mod cx;
 mod erased;
+mod exec;
 mod expect;
 mod generic;
 pub mod keys;
@@ -24,7 +25,9 @@ use bitcoin::{
 
 pub(crate) use cx::Cx;
 pub use erased::LabFailure;
-pub use outcome::{Event, GENERIC_STALLS, MadeTx, Outcome, Refusal, Stall, StepResult};
+pub use outcome::{
+    AWAIT_STALLS, EXEC_REFUSALS, Event, GENERIC_STALLS, MadeTx, Outcome, Refusal, Stall, StepResult,
+};
 pub(crate) use outcome::{refused, stalled};
 pub use report::{ExpectationReport, Report, StepReport, TxReport, Verdict};
 pub use wallet::WalletError;
@@ -106,6 +109,12 @@ struct Run<'a, 'c> {
 /// Runs `scenario` on `chain`. Lab failures end the run early and are reported in
 /// [`Report::error`] (a peglab bug in [`Report::bug`]), with the steps so far.
 pub fn run<C: Chain>(scenario: &Scenario, chain: &mut C) -> Report {
+    run_steps(scenario, chain, scenario.steps.len())
+}
+
+/// Sets the scenario up on `chain` (users funded, pegs started) and runs its first `steps`
+/// steps only: `peglab up` leaves the lab there for the user's own software.
+pub fn run_steps<C: Chain>(scenario: &Scenario, chain: &mut C, steps: usize) -> Report {
     let mut erased = Erased(chain);
     let mut report = Report::new(scenario);
     report.analysis = scenario.pegs.iter().flat_map(|p| p.spec.analysis(&p.name)).collect();
@@ -116,7 +125,7 @@ pub fn run<C: Chain>(scenario: &Scenario, chain: &mut C) -> Report {
             return report;
         }
     };
-    for step in &scenario.steps {
+    for step in scenario.steps.iter().take(steps) {
         match run.step(step) {
             Ok(step_report) => report.steps.push(step_report),
             Err(e) => {

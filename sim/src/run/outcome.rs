@@ -45,6 +45,22 @@ pub const GENERIC_STALLS: &[Code] = &[Code {
     meaning: "the paying wallet cannot cover the amount and the fee",
 }];
 
+/// How an `exec` step's program can fail: the program judged the step (`refused = "..."`).
+pub const EXEC_REFUSALS: &[Code] = &[
+    Code { code: "program-failed", meaning: "the program exited with a status other than 0" },
+    Code { code: "program-timed-out", meaning: "the program ran past its timeout and was killed" },
+    Code {
+        code: "program-not-started",
+        meaning: "the program could not be started (not found, not executable)",
+    },
+];
+
+/// How an `await` step stalls.
+pub const AWAIT_STALLS: &[Code] = &[Code {
+    code: "condition-not-met",
+    meaning: "the condition did not hold within the blocks the step allows",
+}];
+
 /// Builds a refusal outcome.
 pub(crate) fn refused(code: &'static str, why: impl Into<String>) -> Outcome {
     Outcome::Refused(Refusal { code, why: why.into() })

@@ -15,7 +15,7 @@ use super::{
 use crate::{
     RejectReason, families,
     family::{Family, Per},
-    run::GENERIC_STALLS,
+    run::{AWAIT_STALLS, EXEC_REFUSALS, GENERIC_STALLS},
 };
 
 /// The generic keys of `expect`, with what they check.
@@ -34,6 +34,14 @@ pub(crate) const GENERIC_EXPECT: &[(&str, &str)] = &[
     (
         "balance",
         "the users' wallets hold exactly this (confirmed plus unconfirmed): { alice = \"0.9 BTC\" }",
+    ),
+    (
+        "address_balance",
+        "the confirmed outputs of these regtest addresses or output descriptors hold exactly this (Core's scantxoutset): { \"bcrt1q...\" = \"0.4 BTC\" }",
+    ),
+    (
+        "unspent",
+        "these outputs of named transactions are unspent (true) or spent, in a block or the mempool (false): { \"dep1:0\" = false }",
     ),
 ];
 
@@ -107,6 +115,18 @@ pub(crate) fn expectations<'a>(
                             }
                         }
                     }
+                    "refused" if matches!(action, Action::Exec { .. }) => {
+                        let codes: Vec<&str> = EXEC_REFUSALS.iter().map(|c| c.code).collect();
+                        if codes.contains(&text.as_str()) {
+                            out.push(Expectation::Refused(text));
+                        } else {
+                            let message = format!(
+                                "`{text}` is not how a program fails (codes: {})",
+                                codes.join(", ")
+                            );
+                            v.report(&path, message, suggest(&text, codes.iter().copied()));
+                        }
+                    }
                     "refused" => {
                         let Some(family) = family else {
                             let message = format!(
@@ -135,6 +155,9 @@ pub(crate) fn expectations<'a>(
                     }
                     _ => {
                         let mut codes: Vec<&str> = GENERIC_STALLS.iter().map(|c| c.code).collect();
+                        if matches!(action, Action::Await { .. }) {
+                            codes = AWAIT_STALLS.iter().map(|c| c.code).collect();
+                        }
                         if let Some(f) = family {
                             codes.extend(f.stalls().iter().map(|c| c.code));
                         }
@@ -166,6 +189,27 @@ pub(crate) fn expectations<'a>(
                         && let Some(amount) = v.amount(&p, &text)
                     {
                         out.push(Expectation::Balance { actor: name, amount });
+                    }
+                }
+            }
+            "address_balance" => {
+                for (name, amount, p) in entries(v, item, &path) {
+                    let Some(text) = string(v, amount, &p) else { continue };
+                    if let (Some(of), Some(amount)) =
+                        (descriptor(v, &p, &name), v.amount(&p, &text))
+                    {
+                        out.push(Expectation::ScanBalance { of, amount });
+                    }
+                }
+            }
+            "unspent" => {
+                for (name, flag, p) in entries(v, item, &path) {
+                    let DeValue::Boolean(unspent) = flag.get_ref() else {
+                        v.report(&p, "`true` (unspent) or `false` (spent)", None);
+                        continue;
+                    };
+                    if let Some((tx, vout)) = outpoint(v, &p, &name) {
+                        out.push(Expectation::Unspent { tx, vout, unspent: *unspent });
                     }
                 }
             }
@@ -297,4 +341,52 @@ fn entries<'t, 'a>(
             Vec::new()
         }
     }
+}
+
+/// A regtest address (as `addr(...)`) or an output descriptor `scantxoutset` takes.
+pub(crate) fn descriptor(v: &mut Validator<'_>, path: &[Seg], text: &str) -> Option<String> {
+    use std::str::FromStr;
+    if text.contains('(') {
+        let body = text.split('#').next().unwrap_or(text);
+        return match miniscript::Descriptor::<miniscript::DescriptorPublicKey>::from_str(body) {
+            Ok(_) => Some(text.to_owned()),
+            Err(e) => {
+                v.report(path, format!("`{text}` is not an output descriptor: {e}"), None);
+                None
+            }
+        };
+    }
+    match text.parse::<bitcoin::Address<_>>().map(|a| a.require_network(bitcoin::Network::Regtest))
+    {
+        Ok(Ok(address)) => Some(format!("addr({address})")),
+        Ok(Err(_)) => {
+            v.report(
+                path,
+                format!("`{text}` is not a regtest address: peglab only looks at regtest"),
+                None,
+            );
+            None
+        }
+        Err(_) => {
+            v.report(
+                path,
+                format!("`{text}` is neither a regtest address nor an output descriptor"),
+                None,
+            );
+            None
+        }
+    }
+}
+
+/// `<transaction name>:<output index>`, the transaction made before this step.
+pub(crate) fn outpoint(v: &mut Validator<'_>, path: &[Seg], text: &str) -> Option<(String, u32)> {
+    let Some((tx, vout)) = text.rsplit_once(':') else {
+        v.report(path, format!("`{text}` is not `<transaction>:<output>`, e.g. \"dep1:0\""), None);
+        return None;
+    };
+    let Ok(vout) = vout.parse::<u32>() else {
+        v.report(path, format!("`{vout}` is not an output index"), None);
+        return None;
+    };
+    require_tx(v, path, tx).then(|| (tx.to_owned(), vout))
 }

@@ -27,6 +27,11 @@ pub use schema::json_schema;
 
 pub(crate) use reader::{Members, Reader};
 pub(crate) use units::parse_duration;
+
+/// `"90s"`, `"30m"`, `"2h"`, `"3d"` in seconds.
+pub fn duration(text: &str) -> Option<u32> {
+    parse_duration(text)
+}
 pub(crate) use validator::RoleName;
 
 use diagnostic::SourceMap;

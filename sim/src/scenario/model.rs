@@ -184,6 +184,22 @@ pub enum Action {
         /// The transaction's name.
         name: String,
     },
+    /// Runs a program beside the lab (the user's own bridge software).
+    Exec {
+        /// The program and its arguments.
+        cmd: Vec<String>,
+        /// Its environment (values may name `{address:<actor>}`).
+        env: Vec<(String, String)>,
+        /// Seconds before it is killed.
+        timeout: u32,
+    },
+    /// Mines one block at a time until a condition holds, at most `blocks` blocks.
+    Await {
+        /// What must hold.
+        until: Condition,
+        /// The most blocks to mine.
+        blocks: u32,
+    },
     /// A step of a peg's family.
     Peg(PegAction),
     /// Nothing: only the expectations are checked.
@@ -213,7 +229,7 @@ impl Action {
     /// Whether the step has an outcome (accepted, rejected, refused, stalled) to expect.
     pub fn judged(&self) -> bool {
         match self {
-            Self::Pay { .. } => true,
+            Self::Pay { .. } | Self::Exec { .. } | Self::Await { .. } => true,
             Self::Peg(p) => p.spec.judged,
             _ => false,
         }
@@ -230,10 +246,31 @@ impl Action {
             Self::Offline(_) => "offline",
             Self::Online(_) => "online",
             Self::Pay { .. } => "pay",
+            Self::Exec { .. } => "exec",
+            Self::Await { .. } => "await",
             Self::Peg(p) => p.verb,
             Self::Check => "expect",
         }
     }
+}
+
+/// What an `await` step waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// An output descriptor's confirmed UTXOs hold at least this.
+    Balance {
+        /// The descriptor (`addr(...)` for an address).
+        of: String,
+        /// How much.
+        amount: Amount,
+    },
+    /// A named transaction's output is spent (in a block or the mempool).
+    Spent {
+        /// The transaction's name.
+        tx: String,
+        /// The output.
+        vout: u32,
+    },
 }
 
 /// Something that must hold after a step.
@@ -261,6 +298,22 @@ pub enum Expectation {
         actor: String,
         /// How much.
         amount: Amount,
+    },
+    /// What the node's UTXO set holds for an output descriptor (an address: `addr(...)`).
+    ScanBalance {
+        /// The descriptor, as `scantxoutset` takes it.
+        of: String,
+        /// How much.
+        amount: Amount,
+    },
+    /// A named transaction's output is unspent (`true`) or spent (`false`).
+    Unspent {
+        /// The transaction's name.
+        tx: String,
+        /// The output.
+        vout: u32,
+        /// Unspent or not.
+        unspent: bool,
     },
     /// A quantity a peg family measures (`peg_balance`, `shortfall`, `sidechain_balance`, ...).
     Quantity {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::{
     expect::GENERIC_EXPECT,
     limits,
-    steps::{GENERIC_VERBS, RawPay, RawReorg},
+    steps::{GENERIC_VERBS, RawAwait, RawExec, RawPay, RawReorg},
     validator::{RawActor, RawTop},
 };
 use crate::families;
@@ -105,6 +105,8 @@ fn steps(g: &mut SchemaGenerator) -> Vec<Value> {
                 json!({ "type": "array", "items": { "type": "string" }, "minItems": 1 })
             }
             "pay" => schema_of::<RawPay>(g),
+            "exec" => schema_of::<RawExec>(g),
+            "await" => schema_of::<RawAwait>(g),
             other => unreachable!("generic verb {other} has a schema"),
         };
         verbs.insert(name, ((*about).to_owned(), vec![schema]));
@@ -161,6 +163,9 @@ fn expect_schema() -> Value {
             }
             "confirmations" => {
                 json!({ "type": "object", "description": about, "additionalProperties": { "type": "integer", "minimum": 0 }, "minProperties": 1 })
+            }
+            "unspent" => {
+                json!({ "type": "object", "description": about, "additionalProperties": { "type": "boolean" }, "minProperties": 1 })
             }
             _ => amounts(about),
         };

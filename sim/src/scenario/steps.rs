@@ -11,7 +11,7 @@ use super::{
     diagnostic::suggest,
     expect::expectations,
     limits,
-    model::{Action, PegAction, Step},
+    model::{Action, Condition, PegAction, Step},
     pegs::Pegs,
     reader::{Reader, require_tx},
     spans::Seg,
@@ -45,7 +45,47 @@ pub(crate) const GENERIC_VERBS: &[(&str, &str)] = &[
         "pay",
         "a user pays from its wallet: `pay = { from = \"alice\", to = \"bob\", amount = \"0.1 BTC\" }`",
     ),
+    (
+        "exec",
+        "run your own program beside the lab, with its connection details and keys in the environment: `exec = { cmd = [\"./bridge.sh\"], env = { TO = \"{address:carol}\" }, timeout = \"30s\" }`",
+    ),
+    (
+        "await",
+        "mine one block at a time until an address holds an amount or an output is spent: `await = { address = \"bcrt1q...\", amount = \"0.4 BTC\", blocks = 10 }`",
+    ),
 ];
+
+/// `exec = { cmd, env, timeout }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct RawExec {
+    /// The program and its arguments, run in the scenario file's folder.
+    pub(crate) cmd: Vec<String>,
+    /// Extra environment variables; a value may name `{address:<actor>}` (a fresh address of
+    /// a user's wallet, or a signer's P2WPKH).
+    pub(crate) env: Option<std::collections::BTreeMap<String, String>>,
+    /// When the program is killed (default "60s"; at most "1h").
+    pub(crate) timeout: Option<String>,
+}
+
+/// `await = { address | descriptor | spent, amount, blocks }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct RawAwait {
+    /// A regtest address whose confirmed outputs must hold `amount`.
+    pub(crate) address: Option<String>,
+    /// An output descriptor whose confirmed outputs must hold `amount`.
+    pub(crate) descriptor: Option<String>,
+    /// How much (with `address` or `descriptor`).
+    pub(crate) amount: Option<String>,
+    /// `<transaction>:<output>` that must be spent.
+    pub(crate) spent: Option<String>,
+    /// The most blocks to mine (default 10; 0 checks without mining).
+    pub(crate) blocks: Option<u32>,
+}
+
+/// The longest an `exec` may run.
+const MAX_EXEC_SECS: u32 = 3600;
+/// The default `exec` timeout.
+const DEFAULT_EXEC_SECS: u32 = 60;
 
 /// `reorg = { depth, without }`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -290,9 +330,93 @@ fn generic<'a>(
             let name = reader.name_tx("name", "pay", p.name.as_deref());
             Action::Pay { from: p.from, to, amount, name }
         }
+        "exec" => {
+            let Some(e): Option<RawExec> = read(v, value, at, &what) else { return Some(None) };
+            if e.cmd.is_empty() || e.cmd[0].trim().is_empty() {
+                v.report(at, "`cmd` names a program: cmd = [\"./bridge.sh\", \"--flag\"]", None);
+            }
+            let timeout = match e.timeout.as_deref() {
+                None => DEFAULT_EXEC_SECS,
+                Some(text) => {
+                    match parse_duration(text).filter(|s| (1..=MAX_EXEC_SECS).contains(s)) {
+                        Some(secs) => secs,
+                        None => {
+                            let message =
+                                format!("timeout `{text}`: a duration of 1 s to 1 h, e.g. \"30s\"");
+                            v.report(at, message, None);
+                            DEFAULT_EXEC_SECS
+                        }
+                    }
+                }
+            };
+            let env: Vec<(String, String)> = e.env.unwrap_or_default().into_iter().collect();
+            for (k, value) in &env {
+                if k.is_empty() || k.contains('=') || k.contains('\0') || k.starts_with("PEGLAB_") {
+                    let message =
+                        format!("`{k}` cannot be set: names are plain, and PEGLAB_ is the lab's");
+                    v.report(at, message, None);
+                }
+                for name in address_refs(value) {
+                    v.check_actor(at, &name, None);
+                }
+            }
+            Action::Exec { cmd: e.cmd, env, timeout }
+        }
+        "await" => {
+            let Some(a): Option<RawAwait> = read(v, value, at, &what) else { return Some(None) };
+            let blocks = a.blocks.unwrap_or(10);
+            if blocks > limits::MAX_MINE {
+                v.report(at, format!("await mines at most {} blocks", limits::MAX_MINE), None);
+            }
+            progress.heights[node] += u64::from(blocks);
+            progress.blocks += u64::from(blocks);
+            let until = match (a.address, a.descriptor, a.spent) {
+                (Some(text), None, None) | (None, Some(text), None) => {
+                    let of = super::expect::descriptor(v, at, &text);
+                    let amount = match a.amount.as_deref() {
+                        Some(amount) => v.amount(at, amount),
+                        None => {
+                            v.report(at, "say how much the address must hold: `amount`", None);
+                            None
+                        }
+                    };
+                    match (of, amount) {
+                        (Some(of), Some(amount)) => Condition::Balance { of, amount },
+                        _ => return Some(None),
+                    }
+                }
+                (None, None, Some(text)) => {
+                    if a.amount.is_some() {
+                        v.report(at, "`amount` goes with `address` or `descriptor`", None);
+                    }
+                    match super::expect::outpoint(v, at, &text) {
+                        Some((tx, vout)) => Condition::Spent { tx, vout },
+                        None => return Some(None),
+                    }
+                }
+                _ => {
+                    v.report(at, "await one thing: `address`, `descriptor` or `spent`", None);
+                    return Some(None);
+                }
+            };
+            Action::Await { until, blocks }
+        }
         _ => return None,
     };
     Some(Some(action))
+}
+
+/// The actors named by `{address:<actor>}` in an `exec` environment value.
+pub(crate) fn address_refs(value: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("{address:") {
+        let after = &rest[start + "{address:".len()..];
+        let Some(end) = after.find('}') else { break };
+        names.push(after[..end].to_owned());
+        rest = &after[end + 1..];
+    }
+    names
 }
 
 /// A family's verb, read by the family of the peg it names.

@@ -109,6 +109,16 @@ pub(crate) trait PegSpec: Debug + Send + Sync {
     fn analysis(&self, _peg: &str) -> Vec<String> {
         Vec::new()
     }
+    /// Keys that stand for a group off chain (a FROST, MuSig2 or threshold-ECDSA key): which
+    /// holder name in its spend paths, and the group as declared. `peglab explain` counts them.
+    fn key_groups(&self) -> Vec<crate::trust::KeyGroup> {
+        Vec::new()
+    }
+    /// Trust no script shows (a bridge contract, a relay, an attestation), for `explain`:
+    /// always labelled declared.
+    fn declared_trust(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Its running state, set up on the chain (after users are funded).
     fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError>;
 }

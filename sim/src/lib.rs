@@ -16,6 +16,7 @@ pub mod reject;
 pub mod relay;
 pub mod run;
 pub mod scenario;
+pub mod trust;
 mod tx;
 
 #[doc(hidden)]

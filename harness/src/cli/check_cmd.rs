@@ -85,3 +85,34 @@ pub(crate) fn derive(args: &Args) -> Exit {
         Err(exit) => exit,
     }
 }
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExplainArgs {
+    /// Scenario files or folders.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Print JSON instead of words.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn explain(args: &ExplainArgs) -> Exit {
+    match load(&args.paths) {
+        Ok(scenarios) => {
+            if args.json {
+                let all: Vec<_> = scenarios
+                    .iter()
+                    .map(|s| serde_json::json!({ "scenario": s.file, "pegs": peglab_sim::trust::explain(s) }))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+            } else {
+                for s in &scenarios {
+                    println!("{} ({})", s.name, s.file);
+                    print!("{}", peglab_sim::trust::render(&peglab_sim::trust::explain(s)));
+                }
+            }
+            Exit::Success
+        }
+        Err(exit) => exit,
+    }
+}

@@ -48,6 +48,10 @@ enum Command {
     List(check_cmd::Args),
     /// Print, as JSON, every script, descriptor, address and spend path a file defines.
     Derive(check_cmd::Args),
+    /// What each peg trusts, read from its spend paths: who can steal, who can freeze, how a
+    /// user exits alone, what recovers; BitcoinLayers- and L2BEAT-style grades with the rule
+    /// applied. Groups behind one key and off-chain trust are shown as declared.
+    Explain(check_cmd::ExplainArgs),
     /// Print a kind's commented starter scenario.
     New(new_cmd::Args),
     /// Print the scenario format as a JSON Schema (for editors: see scenarios/schema.json).
@@ -78,6 +82,7 @@ pub(crate) fn run() -> Exit {
         Command::Check(args) => check_cmd::check(&args),
         Command::List(args) => check_cmd::list(&args),
         Command::Derive(args) => check_cmd::derive(&args),
+        Command::Explain(args) => check_cmd::explain(&args),
         Command::New(args) => new_cmd::run(&args),
         Command::Schema => schema_cmd::run(),
         Command::Relay(command) => relay_cmd::run(&command),

@@ -561,6 +561,12 @@ impl PegSpec for Spec {
         ]
     }
 
+    fn declared_trust(&self) -> Vec<String> {
+        vec![
+            "the stake secures Babylon's finality: slashing needs a finality provider's extracted key and the covenant committee's presigned slashing transaction".into(),
+        ]
+    }
+
     fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
         Ok(Box::new(steps::State::new(peg, self, cx)))
     }

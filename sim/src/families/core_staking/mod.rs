@@ -357,6 +357,12 @@ impl PegSpec for Spec {
         ]
     }
 
+    fn declared_trust(&self) -> Vec<String> {
+        vec![
+            "Core counts the stake through its BitcoinStake contract on a light client: Core has no say over the BTC".into(),
+        ]
+    }
+
     fn start(&self, peg: &str, _: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
         Ok(Box::new(steps::State::new(peg, self)))
     }

@@ -770,6 +770,13 @@ impl PegSpec for Spec {
         ]
     }
 
+    fn declared_trust(&self) -> Vec<String> {
+        vec![
+            "L-BTC is issued by the federation (the functionaries' block signers) on Liquid: no script on Bitcoin shows it".into(),
+            "peg-outs go only to keys on the PAK list when it is enforced".into(),
+        ]
+    }
+
     fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
         let federation =
             Federation { custody: self.custody(cx.keys), address: self.address, utxos: Vec::new() };

@@ -543,6 +543,13 @@ impl PegSpec for Spec {
         ]
     }
 
+    fn declared_trust(&self) -> Vec<String> {
+        vec![
+            "RBTC is released by the Rootstock Bridge contract on SPV proofs of the peg-in, judged by Rootstock's merge-mined consensus".into(),
+            "the PowPeg members' keys live in HSMs that follow Rootstock's chain (declared, not provable)".into(),
+        ]
+    }
+
     fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
         let federation = Federation {
             custody: Box::new(self.erp(cx.keys)),

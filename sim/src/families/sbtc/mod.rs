@@ -638,6 +638,22 @@ impl PegSpec for Spec {
         )]
     }
 
+    fn key_groups(&self) -> Vec<crate::trust::KeyGroup> {
+        vec![crate::trust::KeyGroup {
+            holder: GROUP_KEY.to_owned(),
+            members: self.members.len() as u32,
+            threshold: u32::from(self.threshold),
+            scheme: "FROST here; WSTS in sBTC".into(),
+        }]
+    }
+
+    fn declared_trust(&self) -> Vec<String> {
+        vec![
+            "sBTC is minted by the signers' Stacks principal alone (complete-deposit-wrapper): no SPV proof of the deposit".into(),
+            "key rotation takes effect at once: no exit window (L2BEAT-style: none, bad)".into(),
+        ]
+    }
+
     fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
         let group = self
             .group(cx.keys)

@@ -407,6 +407,13 @@ impl PegSpec for Spec {
         lines
     }
 
+    fn declared_trust(&self) -> Vec<String> {
+        vec![
+            "tokens are issued by a contract on the relay's view of Bitcoin: the relay trusts the heaviest header chain it is shown (k confirmations)".into(),
+            "a vault that does not redeem is punished from its collateral, not in BTC".into(),
+        ]
+    }
+
     fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {
         let tip = cx.chain.tip(crate::NodeId::FIRST)?;
         let header = cx.chain.header(crate::NodeId::FIRST, tip.hash)?;

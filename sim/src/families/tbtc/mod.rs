@@ -503,6 +503,16 @@ impl PegSpec for Spec {
         let wallet = keys.public(&self.wallet);
         let locktime = crate::chain::LAB_EPOCH as u32;
         let mut locks = Vec::new();
+        // The wallet's main UTXO: P2WPKH to the wallet's one key.
+        if let Ok(descriptor) = miniscript::Descriptor::new_wpkh(wallet) {
+            let lock = crate::lock::DescriptorLock::new(descriptor);
+            let holders =
+                Holders::from([(wallet, (self.wallet.clone(), keys.secret(&self.wallet)))]);
+            let coins = "the wallet's main UTXO";
+            let paths = lock.paths(&holders, coins, &["wallet's key".to_owned()]);
+            let spk = lock.descriptor.script_pubkey();
+            locks.push(Lock::new(coins, spk, paths, Spender::Descriptor(Box::new(lock)), holders));
+        }
         for user in keys.users() {
             let reveal = reveal(keys, user, &wallet, locktime, None, "lock");
             let script = deposit_script(&reveal);
@@ -578,6 +588,23 @@ impl PegSpec for Spec {
             "{peg}: {} of {} operators sign as the wallet (threshold ECDSA: one key on Bitcoin); an unswept deposit returns to its depositor after {} s, but the wallet may still sweep it until the refund is mined",
             GROUP.1, GROUP.0, self.refund_lock
         )]
+    }
+
+    fn key_groups(&self) -> Vec<crate::trust::KeyGroup> {
+        vec![crate::trust::KeyGroup {
+            holder: self.wallet.clone(),
+            members: GROUP.0,
+            threshold: GROUP.1,
+            scheme: "threshold ECDSA".into(),
+        }]
+    }
+
+    fn declared_trust(&self) -> Vec<String> {
+        vec![
+            "tBTC is minted by the Bridge contract on an SPV proof (LightRelay, txProofDifficultyFactor blocks of work)".into(),
+            "a theft is punished by slashing the operators' T stake: no BTC comes back".into(),
+            "Mezo, built on tBTC, adds 2/3 of its bridge validators (Ethereum attestation)".into(),
+        ]
     }
 
     fn start(&self, peg: &str, cx: &mut Cx<'_>) -> Result<Box<dyn PegRun>, RunError> {

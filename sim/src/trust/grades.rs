@@ -1,0 +1,91 @@
+//! Grades with the rule that gave them: BitcoinLayers' BTC custody categories
+//! (bitcoinlayers @ 4b6a4241, app/methodology/page.tsx) and L2BEAT's committee rule
+//! (`getDacSentiment`, packages/config); peg-catalog-2.md §6.1-6.3.
+
+use serde::Serialize;
+
+use super::{Class, KeyGroup};
+
+/// A grade and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grade {
+    /// The grade's word.
+    pub grade: &'static str,
+    /// The rule applied, and the numbers.
+    pub why: String,
+}
+
+/// BitcoinLayers' BTC custody: green when owners exit on Bitcoin alone from every kind of
+/// output (no custody class), red when the cheapest steal takes at least 5 signers (assumed
+/// publicly known and external: peglab cannot know), else the worst ("below red").
+pub fn custody_grade(classes: &[Class]) -> Grade {
+    let custody: Vec<&Class> =
+        classes.iter().filter(|c| c.kind == "custody" || !c.steal.is_empty()).collect();
+    if custody.is_empty() {
+        return Grade {
+            grade: "green (Low)",
+            why: "every output needs its owner's key or lets its owner exit alone: users can unilaterally exit with a Bitcoin transaction".into(),
+        };
+    }
+    let cheapest = custody.iter().flat_map(|c| c.steal.iter()).min_by_key(|w| w.signers);
+    match cheapest.map(|w| (w.signers, &w.delay)) {
+        Some((n, delay)) if n >= 5 => Grade {
+            grade: "red (High)",
+            why: format!(
+                "the cheapest steal takes {n} signers (>= 5; delay: {delay}); assuming they are publicly known and external to the builder, which no script shows"
+            ),
+        },
+        Some((0, _)) => {
+            Grade { grade: "below red (Very High)", why: "anyone can take the coins".into() }
+        }
+        Some((n, delay)) => Grade {
+            grade: "below red (Very High)",
+            why: format!(
+                "the cheapest steal takes {n} signer(s) (delay: {delay}): fewer than the 5 publicly known signers red requires"
+            ),
+        },
+        None => Grade {
+            grade: "green (Low)",
+            why: "no coalition moves the coins without their owner".into(),
+        },
+    }
+}
+
+/// L2BEAT's committee rule: bad unless `members >= 6` and `(members - threshold + 1) /
+/// members <= 1/3`, then warning (never good).
+pub fn committee_sentiment(members: u64, threshold: u64) -> Grade {
+    let blocking = members.saturating_sub(threshold) + 1;
+    let ratio = blocking as f64 / members.max(1) as f64;
+    let ok = members >= 6 && blocking * 3 <= members;
+    Grade {
+        grade: if ok { "warning" } else { "bad" },
+        why: format!(
+            "{threshold} of {members}: {blocking} can block ({ratio:.3} of them); L2BEAT wants at least 6 members and at most 1/3 able to block"
+        ),
+    }
+}
+
+/// The committee of the first custody class's immediate path (a threshold of keys, or a
+/// declared group behind one key).
+pub(crate) fn committee(classes: &[Class], _groups: &[KeyGroup]) -> Option<Grade> {
+    let (members, threshold) =
+        classes.iter().filter(|c| c.kind == "custody").find_map(|c| c.committee)?;
+    Some(committee_sentiment(members, threshold))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committee_rule_as_l2beat_states_it() {
+        // peg-catalog-2.md §6.4: sBTC 10/14 -> 0.357 bad; tBTC 51/100 -> 0.5 bad; Mezo-like
+        // 2/3 of 9 -> 7/9 -> 3/9 warning; of 10 -> 4/10 bad.
+        assert_eq!(committee_sentiment(14, 10).grade, "bad");
+        assert!(committee_sentiment(14, 10).why.contains("0.357"));
+        assert_eq!(committee_sentiment(100, 51).grade, "bad");
+        assert_eq!(committee_sentiment(9, 7).grade, "warning");
+        assert_eq!(committee_sentiment(10, 7).grade, "bad");
+        assert_eq!(committee_sentiment(5, 5).grade, "bad");
+    }
+}

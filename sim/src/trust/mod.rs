@@ -1,0 +1,335 @@
+//! What a peg trusts, read from its spend paths (`peglab explain`): per kind of output, who
+//! can take the coins without their owner (steal), who can stop every way out (freeze), how
+//! an owner leaves alone (exit), and what waits behind a timelock (recovery); then grades in
+//! the manner of BitcoinLayers and of L2BEAT (peg-catalog-2.md §6), each with the rule applied.
+//!
+//! Keys that stand for a group off chain (FROST, threshold ECDSA) are one key on chain: the
+//! group comes from the family and is labelled declared, never derived.
+
+mod coalitions;
+mod grades;
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+pub use coalitions::{Coalition, blocking, minimal};
+pub use grades::{Grade, committee_sentiment, custody_grade};
+
+use crate::{
+    lock::{Lock, of_scenario},
+    policy::{Policy, Timelocks},
+    run::keys::KeyBook,
+    scenario::Scenario,
+};
+
+/// A key that stands for a group off chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyGroup {
+    /// The holder name its spend paths use.
+    pub holder: String,
+    /// Members.
+    pub members: u32,
+    /// Signatures needed.
+    pub threshold: u32,
+    /// The scheme (FROST, threshold ECDSA, ...).
+    pub scheme: String,
+}
+
+/// A coalition and when it can act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Who {
+    /// Its members (a group counted as its threshold: "10 of 14 (FROST, declared)").
+    pub holders: Vec<String>,
+    /// How many signers it takes.
+    pub signers: u64,
+    /// The delay, in words ("none", "12 blocks", "a time lock").
+    pub delay: String,
+}
+
+/// One kind of output a peg locks coins in, and what holds for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Class {
+    /// What the coins are.
+    pub coins: String,
+    /// `deposit` (an owner's key is on a path) or `custody`.
+    pub kind: &'static str,
+    /// The cheapest coalitions that move the coins without their owner.
+    pub steal: Vec<Who>,
+    /// The cheapest set whose refusal leaves no path but the owner's own exit.
+    pub freeze: Option<Who>,
+    /// The owner alone.
+    pub exit: Option<Who>,
+    /// Paths behind a timelock that need no owner (emergency keys, recovery).
+    pub recovery: Vec<Who>,
+    /// The committee (members, threshold) of its immediate custody path, if a threshold.
+    #[serde(skip)]
+    pub committee: Option<(u64, u64)>,
+}
+
+/// A peg's trust, explained.
+#[derive(Debug, Clone, Serialize)]
+pub struct PegTrust {
+    /// The peg.
+    pub peg: String,
+    /// Its kind.
+    pub kind: &'static str,
+    /// Per kind of output.
+    pub classes: Vec<Class>,
+    /// Groups behind single keys, as declared.
+    pub groups: Vec<KeyGroup>,
+    /// Trust no script shows, as declared.
+    pub declared: Vec<String>,
+    /// BitcoinLayers-style BTC custody.
+    pub custody: Grade,
+    /// L2BEAT-style committee sentiment (an analogy: L2BEAT does not grade Bitcoin pegs).
+    pub committee: Option<Grade>,
+}
+
+fn delay(t: &Timelocks) -> String {
+    let mut parts = Vec::new();
+    if t.blocks_old > 0 {
+        parts.push(format!("{} blocks", t.blocks_old));
+    }
+    if t.seconds_old > 0 {
+        parts.push(format!("{} s", t.seconds_old));
+    }
+    if let Some(h) = t.height {
+        parts.push(format!("height {h}"));
+    }
+    if t.time.is_some() {
+        parts.push("a time lock (CLTV)".into());
+    }
+    if parts.is_empty() { "none".into() } else { parts.join(" and ") }
+}
+
+/// How many signers a holder stands for (its threshold, for a group).
+fn cost(groups: &[KeyGroup], holder: &str, blocking: bool) -> u64 {
+    match groups.iter().find(|g| g.holder == holder) {
+        Some(g) if blocking => u64::from(g.members - g.threshold + 1),
+        Some(g) => u64::from(g.threshold),
+        None => 1,
+    }
+}
+
+fn name(groups: &[KeyGroup], holder: &str, blocking: bool) -> String {
+    match groups.iter().find(|g| g.holder == holder) {
+        Some(g) if blocking => format!(
+            "{} of the {} members behind {holder} ({}, declared)",
+            g.members - g.threshold + 1,
+            g.members,
+            g.scheme
+        ),
+        Some(g) => {
+            format!("{} of {} behind {holder} ({}, declared)", g.threshold, g.members, g.scheme)
+        }
+        None => holder.to_owned(),
+    }
+}
+
+fn who(groups: &[KeyGroup], set: &Coalition, t: &Timelocks, blocking: bool) -> Who {
+    Who {
+        holders: set.iter().map(|h| name(groups, h, blocking)).collect(),
+        signers: set.iter().map(|h| cost(groups, h, blocking)).sum(),
+        delay: delay(t),
+    }
+}
+
+/// The answers for one lock.
+fn class(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Class {
+    let owners: BTreeSet<String> =
+        lock.paths.iter().flat_map(|p| p.policy.holders()).filter(|h| users.contains(h)).collect();
+    let mut steal: Vec<(Coalition, Timelocks)> = Vec::new();
+    // A path that is a plain threshold of keys reads better as "any k of n".
+    let mut thresholds: Vec<(Timelocks, String)> = Vec::new();
+    let mut exit = None;
+    let mut others: Vec<Coalition> = Vec::new();
+    for path in &lock.paths {
+        let t = path.policy.timelocks();
+        let keys_of = |p: &Policy| match p {
+            Policy::Thresh { k, of } if of.iter().all(|c| matches!(c, Policy::Pk { .. })) => {
+                let names: Vec<String> = of.iter().flat_map(Policy::holders).collect();
+                Some(format!("any {k} of {}: {}", names.len(), names.join(", ")))
+            }
+            _ => None,
+        };
+        let described = match &path.policy {
+            Policy::And { of } => of.iter().find_map(keys_of),
+            other => keys_of(other),
+        };
+        if let Some(text) = described
+            && !thresholds.iter().any(|(d, _)| *d == t)
+        {
+            thresholds.push((t, text));
+        }
+        for set in minimal(&path.policy) {
+            if !set.is_empty() && set.iter().all(|h| owners.contains(h)) {
+                exit.get_or_insert_with(|| who(groups, &set, &t, false));
+                continue;
+            }
+            if set.iter().any(|h| owners.contains(h)) {
+                // Needs the owner and others: the owner's consent, not a steal.
+                others.push(set.iter().filter(|h| !owners.contains(*h)).cloned().collect());
+                continue;
+            }
+            others.push(set.clone());
+            steal.push((set, t));
+        }
+    }
+    // The cheapest coalition for each delay, the shortest delay first.
+    let signers = |s: &Coalition| s.iter().map(|h| cost(groups, h, false)).sum::<u64>();
+    let mut delays: Vec<Timelocks> = Vec::new();
+    for (_, t) in &steal {
+        if !delays.contains(t) {
+            delays.push(*t);
+        }
+    }
+    delays.sort_by_key(|t| (t.blocks_old, t.seconds_old, t.height, t.time));
+    let steal_who: Vec<Who> = delays
+        .iter()
+        .filter_map(|d| {
+            steal.iter().filter(|(_, t)| t == d).min_by_key(|(s, _)| signers(s)).map(|(s, t)| {
+                let mut w = who(groups, s, t, false);
+                if let Some((_, text)) = thresholds.iter().find(|(d, _)| d == t) {
+                    w.holders = vec![text.clone()];
+                }
+                w
+            })
+        })
+        .collect();
+    let committee = lock.paths.iter().find_map(|p| {
+        if p.policy.timelocks() != Timelocks::default()
+            || p.policy.holders().iter().any(|h| owners.contains(h))
+        {
+            return None;
+        }
+        match &p.policy {
+            Policy::Thresh { k, of } if of.iter().all(|c| matches!(c, Policy::Pk { .. })) => {
+                Some((of.len() as u64, *k as u64))
+            }
+            Policy::Pk { key } => groups
+                .iter()
+                .find(|g| &g.holder == key)
+                .map(|g| (u64::from(g.members), u64::from(g.threshold))),
+            _ => None,
+        }
+    });
+    let recovery: Vec<Who> = steal_who.iter().filter(|w| w.delay != "none").cloned().collect();
+    // Freezing: with an exit of their own, owners cannot be frozen past its delay.
+    let freeze = match exit {
+        Some(_) => None,
+        None => blocking(&others, &|h| cost(groups, h, true))
+            .map(|(set, _)| who(groups, &set, &Timelocks::default(), true)),
+    };
+    Class {
+        coins: lock.coins.clone(),
+        kind: if owners.is_empty() { "custody" } else { "deposit" },
+        steal: steal_who,
+        freeze,
+        exit,
+        recovery,
+        committee,
+    }
+}
+
+/// Explains every peg of `scenario`.
+pub fn explain(scenario: &Scenario) -> Vec<PegTrust> {
+    let keys = KeyBook::new(&bitcoin::secp256k1::Secp256k1::new(), scenario);
+    let users: BTreeSet<String> = keys.users().map(str::to_owned).collect();
+    let locks = of_scenario(scenario);
+    scenario
+        .pegs
+        .iter()
+        .map(|peg| {
+            let groups = peg.spec.key_groups();
+            let mut classes: Vec<Class> = Vec::new();
+            for (_, lock) in locks.iter().filter(|(p, _)| *p == peg.name) {
+                let c = class(lock, &users, &groups);
+                // One class per kind of coins: every user's deposit reads alike.
+                let key = c.coins.split("'s ").last().unwrap_or(&c.coins).to_owned();
+                if !classes.iter().any(|k| k.coins.split("'s ").last() == Some(key.as_str())) {
+                    classes.push(c);
+                }
+            }
+            let custody = custody_grade(&classes);
+            let committee = grades::committee(&classes, &groups);
+            PegTrust {
+                peg: peg.name.clone(),
+                kind: peg.spec.family().kind(),
+                classes,
+                groups,
+                declared: peg.spec.declared_trust(),
+                custody,
+                committee,
+            }
+        })
+        .collect()
+}
+
+/// `explain` in words, for a terminal.
+pub fn render(trust: &[PegTrust]) -> String {
+    let mut out = String::new();
+    for peg in trust {
+        out.push_str(&format!("peg {} ({})\n", peg.peg, peg.kind));
+        for c in &peg.classes {
+            out.push_str(&format!("  {} [{}]\n", c.coins, c.kind));
+            if c.steal.is_empty() {
+                out.push_str("    steal:    nobody without the owner\n");
+            }
+            for w in &c.steal {
+                out.push_str(&format!(
+                    "    steal:    {} ({} signer(s); delay: {})\n",
+                    w.holders.join(" + "),
+                    w.signers,
+                    w.delay
+                ));
+            }
+            match &c.freeze {
+                Some(w) => out.push_str(&format!(
+                    "    freeze:   {} refusing ({} signer(s))\n",
+                    w.holders.join(" + "),
+                    w.signers
+                )),
+                None if c.exit.is_some() => {
+                    out.push_str("    freeze:   nobody, past the owner's exit\n")
+                }
+                None => out.push_str("    freeze:   nobody can\n"),
+            }
+            match &c.exit {
+                Some(w) => out.push_str(&format!(
+                    "    exit:     {} alone, after {}\n",
+                    w.holders.join(" + "),
+                    w.delay
+                )),
+                None => out.push_str("    exit:     none: the owner cannot leave alone\n"),
+            }
+            for w in &c.recovery {
+                out.push_str(&format!(
+                    "    recovery: {} after {}\n",
+                    w.holders.join(" + "),
+                    w.delay
+                ));
+            }
+        }
+        for g in &peg.groups {
+            out.push_str(&format!(
+                "  declared: {} is {} of {} ({}); the script shows one key\n",
+                g.holder, g.threshold, g.members, g.scheme
+            ));
+        }
+        for d in &peg.declared {
+            out.push_str(&format!("  declared: {d}\n"));
+        }
+        out.push_str(&format!(
+            "  BitcoinLayers-style custody: {} — {}\n",
+            peg.custody.grade, peg.custody.why
+        ));
+        if let Some(c) = &peg.committee {
+            out.push_str(&format!(
+                "  L2BEAT-style committee (an analogy): {} — {}\n",
+                c.grade, c.why
+            ));
+        }
+    }
+    out
+}

@@ -12,6 +12,7 @@ mod fixture;
 mod funder;
 mod lab;
 mod node;
+pub mod prove;
 mod rpc;
 pub mod rundir;
 pub mod signals;

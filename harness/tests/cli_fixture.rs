@@ -144,3 +144,31 @@ fn a_hanging_program_is_killed_with_what_it_started_and_the_run_goes_on() {
     let left = Command::new("pgrep").args(["-f", "sleep 31.2"]).output().unwrap();
     assert!(left.stdout.is_empty(), "a process the program started survived");
 }
+
+#[test]
+fn explain_prove_shows_each_claim_judged_by_core() {
+    let out = Command::new(PEGLAB)
+        .args([
+            "explain",
+            "--prove",
+            "scenarios/sbtc/mainnet_signers.toml",
+            "scenarios/liquid/collusion.toml",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!text.contains("NOT PROVEN"), "{text}");
+    // The reclaim: one block early Core refuses, on time it accepts.
+    assert!(
+        text.contains(
+            "11 block(s) after funding (one early): Bitcoin Core refuses: non-BIP68-final"
+        ),
+        "{text}"
+    );
+    // A plain threshold one signer short: Core's script error.
+    assert!(text.contains("Bitcoin Core refuses: mempool-script-verify-flag-failed"), "{text}");
+    // The aggregate key: only the on-chain half is shown, and said so.
+    assert!(text.contains("the group's threshold is off-chain"), "{text}");
+}

@@ -94,11 +94,18 @@ pub(crate) struct ExplainArgs {
     /// Print JSON instead of words.
     #[arg(long)]
     json: bool,
+    /// Execute every claim on a fresh regtest lab: each steal accepted by Bitcoin Core and
+    /// refused one signer short, each exit refused one block early and accepted on time.
+    #[arg(long)]
+    prove: bool,
 }
 
 pub(crate) fn explain(args: &ExplainArgs) -> Exit {
     match load(&args.paths) {
         Ok(scenarios) => {
+            if args.prove {
+                return prove(&scenarios, args.json);
+            }
             if args.json {
                 let all: Vec<_> = scenarios
                     .iter()
@@ -115,4 +122,46 @@ pub(crate) fn explain(args: &ExplainArgs) -> Exit {
         }
         Err(exit) => exit,
     }
+}
+
+fn prove(scenarios: &[Scenario], json: bool) -> Exit {
+    let exe = match peglab_harness::bitcoind::find_or_build(&super::progress::StderrProgress::new())
+    {
+        Ok(b) => b.exe,
+        Err(e) => {
+            eprintln!("peglab: {e}");
+            return Exit::LabFailed;
+        }
+    };
+    let mut all_held = true;
+    let mut out = Vec::new();
+    for s in scenarios {
+        let began = std::time::Instant::now();
+        let proofs = match peglab_harness::prove::prove(&exe, s) {
+            Ok(proofs) => proofs,
+            Err(e) => {
+                eprintln!("peglab: {}: the lab failed: {e}", s.file);
+                return Exit::LabFailed;
+            }
+        };
+        all_held &=
+            proofs.iter().all(|p| p.held || p.shown.iter().any(|l| l.starts_with("not run")));
+        if json {
+            out.push(serde_json::json!({ "scenario": s.file, "proofs": proofs, "millis": began.elapsed().as_millis() as u64 }));
+            continue;
+        }
+        println!("{} ({})", s.name, s.file);
+        for p in &proofs {
+            let mark = if p.held { "proven" } else { "NOT PROVEN" };
+            println!("  {mark}: {} / {} / {}", p.peg, p.coins, p.claim);
+            for line in &p.shown {
+                println!("      {line}");
+            }
+        }
+        println!("  ({} ms)", began.elapsed().as_millis());
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    }
+    if all_held { Exit::Success } else { Exit::Failed }
 }

@@ -232,6 +232,81 @@ fn class(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Class {
     }
 }
 
+/// A claim of `explain` that a lab can execute: a coalition spends the lock through a path.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// "steal" or "exit".
+    pub what: &'static str,
+    /// The path of the lock it takes.
+    pub path: usize,
+    /// Who signs (holder names as the paths name them).
+    pub signers: Coalition,
+    /// Whether a holder is a declared group (one key on chain).
+    pub aggregate: bool,
+}
+
+/// The claims of one lock: the cheapest steal per delay, and the owner's exit.
+pub fn claims(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Vec<Claim> {
+    let owners: BTreeSet<String> =
+        lock.paths.iter().flat_map(|p| p.policy.holders()).filter(|h| users.contains(h)).collect();
+    let mut out: Vec<Claim> = Vec::new();
+    let mut seen: Vec<Timelocks> = Vec::new();
+    let mut exit = false;
+    for (i, path) in lock.paths.iter().enumerate() {
+        let t = path.policy.timelocks();
+        let sets = minimal(&path.policy);
+        if !exit
+            && let Some(set) =
+                sets.iter().find(|s| !s.is_empty() && s.iter().all(|h| owners.contains(h)))
+        {
+            out.push(Claim { what: "exit", path: i, signers: set.clone(), aggregate: false });
+            exit = true;
+        }
+        if seen.contains(&t) {
+            continue;
+        }
+        let cost = |s: &Coalition| s.iter().map(|h| self::cost(groups, h, false)).sum::<u64>();
+        if let Some(set) = sets
+            .iter()
+            .filter(|s| !s.is_empty() && !s.iter().any(|h| owners.contains(h)))
+            .min_by_key(|s| cost(s))
+        {
+            seen.push(t);
+            let aggregate = set.iter().any(|h| groups.iter().any(|g| &g.holder == h));
+            out.push(Claim { what: "steal", path: i, signers: set.clone(), aggregate });
+        }
+    }
+    out
+}
+
+/// The locks `explain` answers for, one per class of output, with the peg's declared groups.
+pub fn classes_of(scenario: &Scenario) -> Vec<(String, Lock, Vec<KeyGroup>)> {
+    let mut out: Vec<(String, Lock, Vec<KeyGroup>)> = Vec::new();
+    for (peg, lock) in of_scenario(scenario) {
+        let key = lock.coins.split("'s ").last().unwrap_or(&lock.coins).to_owned();
+        if out
+            .iter()
+            .any(|(p, l, _)| *p == peg && l.coins.split("'s ").last() == Some(key.as_str()))
+        {
+            continue;
+        }
+        let groups = scenario
+            .pegs
+            .iter()
+            .find(|p| p.name == peg)
+            .map(|p| p.spec.key_groups())
+            .unwrap_or_default();
+        out.push((peg, lock, groups));
+    }
+    out
+}
+
+/// The scenario's users.
+pub fn users(scenario: &Scenario) -> BTreeSet<String> {
+    let keys = KeyBook::new(&bitcoin::secp256k1::Secp256k1::new(), scenario);
+    keys.users().map(str::to_owned).collect()
+}
+
 /// Explains every peg of `scenario`.
 pub fn explain(scenario: &Scenario) -> Vec<PegTrust> {
     let keys = KeyBook::new(&bitcoin::secp256k1::Secp256k1::new(), scenario);

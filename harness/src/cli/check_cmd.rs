@@ -94,6 +94,9 @@ pub(crate) struct ExplainArgs {
     /// Print JSON instead of words.
     #[arg(long)]
     json: bool,
+    /// Write the explanation as a self-contained HTML page here.
+    #[arg(long, value_name = "FILE.html")]
+    html: Option<PathBuf>,
     /// Execute every claim on a fresh regtest lab: each steal accepted by Bitcoin Core and
     /// refused one signer short, each exit refused one block early and accepted on time.
     #[arg(long)]
@@ -105,6 +108,14 @@ pub(crate) fn explain(args: &ExplainArgs) -> Exit {
         Ok(scenarios) => {
             if args.prove {
                 return prove(&scenarios, args.json);
+            }
+            if let Some(path) = &args.html {
+                let all: Vec<&Scenario> = scenarios.iter().collect();
+                if let Err(e) = std::fs::write(path, super::html::page(&[], &all)) {
+                    eprintln!("peglab: failed to write {}: {e}", path.display());
+                    return Exit::LabFailed;
+                }
+                return Exit::Success;
             }
             if args.json {
                 let all: Vec<_> = scenarios

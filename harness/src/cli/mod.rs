@@ -4,6 +4,7 @@ mod bitcoind_cmd;
 mod check_cmd;
 mod ctl_cmd;
 mod exit;
+mod html;
 mod new_cmd;
 mod progress;
 mod relay_cmd;

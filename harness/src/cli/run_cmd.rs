@@ -30,6 +30,10 @@ pub(crate) struct Args {
     /// Also write a JUnit XML report here (one test case per scenario).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Also write a self-contained HTML report here: the transaction graph, the timeline,
+    /// what each peg trusts.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     /// Keep every node's datadir (failed scenarios always keep theirs).
     #[arg(long)]
     keep: bool,
@@ -104,6 +108,14 @@ pub(crate) fn run(args: &Args) -> Exit {
     {
         eprintln!("peglab: failed to write {}: {e}", path.display());
         return Exit::LabFailed;
+    }
+    if let Some(path) = &args.report {
+        let runs: Vec<_> =
+            reports.iter().map(|r| (*r, scenarios.iter().find(|s| s.file == r.file))).collect();
+        if let Err(e) = std::fs::write(path, super::html::page(&runs, &[])) {
+            eprintln!("peglab: failed to write {}: {e}", path.display());
+            return Exit::LabFailed;
+        }
     }
     let failed = reports.iter().filter(|r| !r.passed).count();
     if human {

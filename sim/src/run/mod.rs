@@ -216,6 +216,8 @@ impl<'a, 'c> Run<'a, 'c> {
             result.events.extend(noticed?.into_iter().flatten());
         }
         let expectations = self.check(step, &result)?;
-        Ok(StepReport::new(step, &result, expectations))
+        let mut report = StepReport::new(step, &result, expectations);
+        report.height = Some(self.chain.tip(step.node)?.height);
+        Ok(report)
     }
 }

@@ -109,6 +109,9 @@ pub struct StepReport {
     pub expectations: Vec<ExpectationReport>,
     /// Whether every expectation of the step held.
     pub passed: bool,
+    /// The height of the step's node after it.
+    #[serde(default)]
+    pub height: Option<u32>,
 }
 
 impl StepReport {
@@ -140,6 +143,7 @@ impl StepReport {
                 txid: m.tx.compute_txid().to_string(),
                 vsize: m.tx.vsize() as u64,
                 fee_sat: m.fee.map(bitcoin::Amount::to_sat),
+                spends: m.tx.input.iter().map(|i| i.previous_output.to_string()).collect(),
             })
             .collect();
         Self {
@@ -157,6 +161,7 @@ impl StepReport {
             events: result.events.clone(),
             passed: expectations.iter().all(|e| e.held),
             expectations,
+            height: None,
         }
     }
 
@@ -180,6 +185,9 @@ pub struct TxReport {
     pub vsize: u64,
     /// Fee in satoshis, when known.
     pub fee_sat: Option<u64>,
+    /// The outputs it spends, as `txid:vout`.
+    #[serde(default)]
+    pub spends: Vec<String>,
 }
 
 /// One expectation.

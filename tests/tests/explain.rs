@@ -124,3 +124,42 @@ fn every_peg_of_the_suite_is_explained() {
         }
     }
 }
+
+/// The recognizer reads every script of every lock of the suite back into a policy, and it
+/// agrees with the policy the family states for the paths that script serves (the same
+/// coalitions, after the same kinds of delay).
+#[test]
+fn every_script_of_the_suite_reads_back_as_its_family_states() {
+    use peglab_sim::{lock::of_scenario, policy::Policy, trust::requirements};
+    let files = suite::discover(&[root().join("scenarios")]).unwrap();
+    let (scenarios, _) = suite::load_all(&files, None);
+    let (mut agreed, mut seen) = (0, std::collections::BTreeSet::new());
+    for s in &scenarios {
+        for (peg, lock) in of_scenario(s) {
+            if !seen.insert(lock.script_pubkey.clone()) {
+                continue;
+            }
+            for (paths, recognized) in lock.script_policies() {
+                let recognized = recognized.unwrap_or_else(|| {
+                    panic!(
+                        "{} / {peg} / {}: a script the recognizer cannot read",
+                        s.file, lock.coins
+                    )
+                });
+                let stated = Policy::Or {
+                    of: paths.iter().map(|&p| lock.paths[p].policy.clone()).collect(),
+                };
+                assert_eq!(
+                    requirements(&recognized),
+                    requirements(&stated),
+                    "{} / {peg} / {} paths {paths:?}:\nread {recognized:?}\nstated {stated:?}",
+                    s.file,
+                    lock.coins
+                );
+                agreed += 1;
+            }
+        }
+    }
+    assert!(agreed >= 30, "{agreed} scripts");
+    eprintln!("{agreed} scripts read back as stated");
+}

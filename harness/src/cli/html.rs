@@ -207,7 +207,7 @@ fn trust_table(trust: &[PegTrust]) -> String {
     for peg in trust {
         let _ = write!(
             out,
-            "<h4>{} ({})</h4><table><tr><th>coins</th><th>steal</th><th>freeze</th><th>exit</th><th>recovery</th></tr>",
+            "<h4>{} ({})</h4><table><tr><th>coins</th><th>steal</th><th>freeze</th><th>exit</th><th>recovery</th><th>scripts read back</th></tr>",
             esc(&peg.peg),
             peg.kind
         );
@@ -236,7 +236,7 @@ fn trust_table(trust: &[PegTrust]) -> String {
                 .collect();
             let _ = write!(
                 out,
-                "<tr class=\"class\"><td>{} [{}]</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr class=\"class\"><td>{} [{}]</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&c.coins),
                 c.kind,
                 esc(&if steal.is_empty() {
@@ -247,7 +247,12 @@ fn trust_table(trust: &[PegTrust]) -> String {
                 .replace("&lt;br&gt;", "<br>"),
                 esc(&freeze),
                 esc(&exit),
-                esc(&recovery.join("; "))
+                esc(&recovery.join("; ")),
+                match c.read_back {
+                    Some(true) => "as stated",
+                    Some(false) => "NOT as stated",
+                    None => "not recognized",
+                }
             );
         }
         out.push_str("</table>");

@@ -37,6 +37,11 @@ impl DescriptorLock {
         Self { descriptor }
     }
 
+    /// Whether a taproot descriptor's internal key is a real one (not the NUMS point).
+    pub(crate) fn has_key_path(&self) -> bool {
+        matches!(&self.descriptor, Descriptor::Tr(tr) if !is_nums(tr.internal_key()))
+    }
+
     pub(crate) fn is_taproot(&self) -> bool {
         matches!(self.descriptor, Descriptor::Tr(_))
     }

@@ -19,7 +19,7 @@ pub(crate) use descriptor::{DescriptorLock, fill};
 use serde::Serialize;
 pub(crate) use template::{Slot, Template, Wrap};
 
-use crate::policy::{SpendPath, Timelocks};
+use crate::policy::{Policy, SpendPath, Timelocks};
 
 /// The keys a lock's scripts hold: who holds each, and its secret when the scenario has it.
 pub(crate) type Holders = BTreeMap<PublicKey, (String, Option<SecretKey>)>;
@@ -164,6 +164,72 @@ impl Lock {
             ),
         }
         tx
+    }
+}
+
+impl Lock {
+    /// The name of the holder of a key as a script writes it: 33 bytes, 32 (x-only) or 20
+    /// (a key hash); hex for a key nobody holds.
+    pub fn name_of_key(&self, bytes: &[u8]) -> String {
+        let found = self.holders.iter().find(|(pk, _)| match bytes.len() {
+            32 => pk.inner.x_only_public_key().0.serialize() == bytes,
+            20 => bitcoin::hashes::Hash::as_byte_array(&pk.pubkey_hash()) == bytes,
+            _ => pk.to_bytes() == bytes,
+        });
+        found.map_or_else(
+            || bitcoin::hex::DisplayHex::to_lower_hex_string(bytes),
+            |(_, (name, _))| name.clone(),
+        )
+    }
+
+    /// Each script of the lock read back into a policy by [`crate::trust::recognize`], with
+    /// the paths it serves: a tapscript leaf or key path serves one, a witness script every
+    /// path that runs it. `None` where the bytes are not recognized.
+    pub fn script_policies(&self) -> Vec<(Vec<usize>, Option<Policy>)> {
+        let name = |b: &[u8]| self.name_of_key(b);
+        let recognize = |script: &bitcoin::Script, tap| crate::trust::recognize(script, tap, &name);
+        match &self.spender {
+            Spender::Templates(templates) => {
+                let mut out: Vec<(Vec<usize>, Option<Policy>)> = Vec::new();
+                let mut scripts: Vec<(ScriptBuf, Vec<usize>)> = Vec::new();
+                for (p, t) in templates.iter().enumerate() {
+                    match &t.wrap {
+                        Wrap::Leaf(script, _) => out.push((vec![p], recognize(script, true))),
+                        Wrap::KeyPath(info) => {
+                            let key = info.internal_key().serialize();
+                            out.push((vec![p], Some(Policy::pk(name(&key)))));
+                        }
+                        Wrap::Script(script, _) => {
+                            match scripts.iter_mut().find(|(s, _)| s == script) {
+                                Some((_, paths)) => paths.push(p),
+                                None => scripts.push((script.clone(), vec![p])),
+                            }
+                        }
+                    }
+                }
+                out.extend(scripts.into_iter().map(|(s, paths)| (paths, recognize(&s, false))));
+                out
+            }
+            Spender::Descriptor(d) => {
+                let all: Vec<usize> = (0..self.paths.len()).collect();
+                let policy = match &d.descriptor {
+                    miniscript::Descriptor::Tr(tr) => {
+                        let mut of: Vec<Option<Policy>> = tr
+                            .iter_scripts()
+                            .map(|(_, ms)| recognize(&ms.encode(), true))
+                            .collect();
+                        if d.has_key_path() {
+                            of.push(Some(Policy::pk(name(&tr.internal_key().to_bytes()))));
+                        }
+                        of.into_iter().collect::<Option<Vec<_>>>().map(|of| Policy::Or { of })
+                    }
+                    // The script code: the witness script, or for a single-key output its
+                    // `DUP HASH160 <h> EQUALVERIFY CHECKSIG`.
+                    other => other.script_code().ok().and_then(|s| recognize(&s, false)),
+                };
+                vec![(all, policy)]
+            }
+        }
     }
 }
 

@@ -23,7 +23,7 @@ fn minimize(mut sets: Vec<Coalition>) -> Vec<Coalition> {
     sets.dedup();
     let mut kept: Vec<Coalition> = Vec::new();
     for set in sets {
-        if !kept.iter().any(|k| k.is_subset(&set)) {
+        if !kept.iter().any(|k| k.len() <= set.len() && k.is_subset(&set)) {
             kept.push(set);
         }
         if kept.len() >= MAX_SETS {

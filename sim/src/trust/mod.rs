@@ -8,6 +8,7 @@
 
 mod coalitions;
 mod grades;
+mod recognize;
 
 use std::collections::BTreeSet;
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 pub use coalitions::{Coalition, blocking, minimal};
 pub use grades::{Grade, committee_sentiment, custody_grade};
+pub use recognize::{Requirements, recognize, requirements};
 
 use crate::{
     lock::{Lock, of_scenario},
@@ -62,6 +64,9 @@ pub struct Class {
     pub exit: Option<Who>,
     /// Paths behind a timelock that need no owner (emergency keys, recovery).
     pub recovery: Vec<Who>,
+    /// Whether every script of the output, read back from its bytes, says what the family
+    /// states (`None` where a script is not recognized).
+    pub read_back: Option<bool>,
     /// The committee (members, threshold) of its immediate custody path, if a threshold.
     #[serde(skip)]
     pub committee: Option<(u64, u64)>,
@@ -133,6 +138,17 @@ fn who(groups: &[KeyGroup], set: &Coalition, t: &Timelocks, blocking: bool) -> W
         signers: set.iter().map(|h| cost(groups, h, blocking)).sum(),
         delay: delay(t),
     }
+}
+
+/// Whether the lock's scripts, read from their bytes, agree with its stated paths.
+fn read_back(lock: &Lock) -> Option<bool> {
+    let mut agree = true;
+    for (paths, recognized) in lock.script_policies() {
+        let stated =
+            Policy::Or { of: paths.iter().map(|&p| lock.paths[p].policy.clone()).collect() };
+        agree &= requirements(&recognized?) == requirements(&stated);
+    }
+    Some(agree)
 }
 
 /// The answers for one lock.
@@ -228,6 +244,7 @@ fn class(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Class {
         freeze,
         exit,
         recovery,
+        read_back: read_back(lock),
         committee,
     }
 }
@@ -385,6 +402,11 @@ pub fn render(trust: &[PegTrust]) -> String {
                     w.delay
                 ));
             }
+            out.push_str(match c.read_back {
+                Some(true) => "    scripts:  read back from their bytes: as stated\n",
+                Some(false) => "    scripts:  read back from their bytes: NOT as stated\n",
+                None => "    scripts:  not recognized from their bytes\n",
+            });
         }
         for g in &peg.groups {
             out.push_str(&format!(

@@ -94,3 +94,14 @@ fn explain_html_is_one_page() {
     let dom = chromium(&["--dump-dom", &format!("file://{}", html.display())]);
     assert!(String::from_utf8_lossy(&dom.stdout).contains("data-checked=\"ok\""));
 }
+
+#[test]
+fn systems_that_need_a_consensus_change_are_explained_not_graded() {
+    let out = Command::new(PEGLAB).args(["explain", "--unsupported"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("Drivechain (BIP300/301): not graded") && text.contains("soft fork"),
+        "{text}"
+    );
+}

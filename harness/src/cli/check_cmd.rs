@@ -89,8 +89,11 @@ pub(crate) fn derive(args: &Args) -> Exit {
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExplainArgs {
     /// Scenario files or folders.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "unsupported")]
     paths: Vec<PathBuf>,
+    /// List the systems peglab cannot run on unmodified Bitcoin Core, and why (no grade).
+    #[arg(long)]
+    unsupported: bool,
     /// Print JSON instead of words.
     #[arg(long)]
     json: bool,
@@ -104,6 +107,12 @@ pub(crate) struct ExplainArgs {
 }
 
 pub(crate) fn explain(args: &ExplainArgs) -> Exit {
+    if args.unsupported {
+        for (system, why) in peglab_sim::trust::NOT_ON_UNMODIFIED_CORE {
+            println!("{system}: not graded. {why}");
+        }
+        return Exit::Success;
+    }
     match load(&args.paths) {
         Ok(scenarios) => {
             if args.prove {

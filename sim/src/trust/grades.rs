@@ -73,6 +73,18 @@ pub(crate) fn committee(classes: &[Class], _groups: &[KeyGroup]) -> Option<Grade
     Some(committee_sentiment(members, threshold))
 }
 
+/// Systems peglab cannot run on unmodified Bitcoin Core, and why: no grade, an explanation.
+pub const NOT_ON_UNMODIFIED_CORE: &[(&str, &str)] = &[
+    (
+        "Drivechain (BIP300/301)",
+        "BIP300's hashrate escrows (miners vote withdrawals in over about 3 months) and BIP301's blind merged mining are consensus changes, a soft fork Bitcoin Core does not have: a peg that relies on them cannot be built on regtest, so peglab shows why instead of a grade",
+    ),
+    (
+        "covenant bridges (OP_CAT, OP_CHECKTEMPLATEVERIFY, OP_VAULT)",
+        "their scripts use opcodes that are not active on Bitcoin: Core refuses them as non-standard or invalid; BitVM2-style bridges work around this with presigned transactions instead",
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

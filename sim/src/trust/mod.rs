@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 pub use coalitions::{Coalition, blocking, minimal};
-pub use grades::{Grade, committee_sentiment, custody_grade};
+pub use grades::{Grade, NOT_ON_UNMODIFIED_CORE, committee_sentiment, custody_grade};
 pub use recognize::{Requirements, recognize, requirements};
 
 use crate::{

@@ -207,6 +207,15 @@ pub trait Chain {
     /// one exists; a tie in work leaves each node on its own tip).
     fn heal(&mut self) -> Result<(), Self::Error>;
 
+    /// Submits a package, parents first and one child last (`submitpackage`: mempool policy
+    /// for the package as a whole, TRUC and ephemeral-dust rules included). Core's first
+    /// complaint, for the package or one of its transactions, is the rejection.
+    fn submit_package(
+        &mut self,
+        node: NodeId,
+        txs: &[Transaction],
+    ) -> Result<Result<(), Rejection>, Self::Error>;
+
     /// What the node's UTXO set (confirmed outputs) holds for an output descriptor
     /// (`addr(...)`, `raw(...)`, `wsh(...)`, ...), by `scantxoutset`.
     fn scan_balance(&self, node: NodeId, descriptor: &str) -> Result<Amount, Self::Error>;

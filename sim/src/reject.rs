@@ -59,6 +59,8 @@ pub enum RejectReason {
     NonStandardWitness,
     /// `tx-size-small`.
     TxSizeSmall,
+    /// `TRUC-violation`: a version-3 transaction breaks a TRUC rule (its size, its relatives).
+    TrucViolation,
     /// `max-fee-exceeded`: the fee is above the node's `maxfeerate` guard.
     MaxFeeExceeded,
     /// Any other reason token, verbatim.
@@ -92,6 +94,7 @@ impl RejectReason {
             Self::NonStandardInputs => "bad-txns-nonstandard-inputs",
             Self::NonStandardWitness => "bad-witness-nonstandard",
             Self::TxSizeSmall => "tx-size-small",
+            Self::TrucViolation => "TRUC-violation",
             Self::MaxFeeExceeded => "max-fee-exceeded",
             Self::Other(token) => token,
         }
@@ -182,6 +185,7 @@ impl RejectReason {
             "bad-txns-nonstandard-inputs" => Self::NonStandardInputs,
             "bad-witness-nonstandard" => Self::NonStandardWitness,
             "tx-size-small" => Self::TxSizeSmall,
+            "TRUC-violation" => Self::TrucViolation,
             "max-fee-exceeded" => Self::MaxFeeExceeded,
             other => Self::Other(other.to_owned()),
         };

@@ -408,6 +408,52 @@ impl Chain for Lab {
         self.connect_all()
     }
 
+    fn submit_package(
+        &mut self,
+        node: NodeId,
+        txs: &[Transaction],
+    ) -> Result<Result<(), Rejection>, LabError> {
+        let raw: Vec<Value> = txs.iter().map(hex_arg).collect();
+        let answer: Result<Value, Rejection> =
+            self.call_or_reject(node, "submitpackage", &[json!(raw)], "")?;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        if answer["package_msg"] == "success" {
+            self.locator.borrow_mut().pending = true;
+            for tx in txs {
+                self.relay(node, tx)?;
+            }
+            return Ok(Ok(()));
+        }
+        // The transaction that broke a rule: an error other than the fee or missing inputs a
+        // failed package leaves on the others; else the first error, else the package's.
+        let results = &answer["tx-results"];
+        let errors: Vec<String> = txs
+            .iter()
+            .filter_map(|tx| {
+                results[tx.compute_wtxid().to_string()]["error"].as_str().map(str::to_owned)
+            })
+            .collect();
+        let cascade = |e: &String| {
+            e.starts_with("min relay fee not met")
+                || e.contains("missing-inputs")
+                || e.contains("missingorspent")
+        };
+        let package = answer["package_msg"].as_str().unwrap_or_default().to_owned();
+        let message = errors
+            .iter()
+            .find(|e| !cascade(e))
+            .cloned()
+            .or_else(|| {
+                (package != "transaction failed" && !package.is_empty()).then(|| package.clone())
+            })
+            .or_else(|| errors.first().cloned())
+            .unwrap_or(package);
+        Ok(Err(Rejection::parse(&message)))
+    }
+
     fn scan_balance(&self, node: NodeId, descriptor: &str) -> Result<Amount, LabError> {
         let answer: Value =
             self.call(node, "scantxoutset", &[json!("start"), json!([descriptor])])?;

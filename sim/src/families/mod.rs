@@ -11,6 +11,7 @@ pub(crate) mod powpeg;
 pub(crate) mod sbtc;
 mod spv_vault;
 mod tbtc;
+mod truc;
 
 pub use crate::family::{Code, Verb};
 use crate::family::{Family, Quantity};
@@ -27,6 +28,7 @@ pub(crate) static ALL: &[&dyn Family] = &[
     &descriptor::DescriptorPeg,
     &sbtc::Sbtc,
     &tbtc::Tbtc,
+    &truc::Truc,
 ];
 
 /// The family of `kind`.

@@ -137,4 +137,11 @@ impl<C: Chain> Chain for Erased<'_, C> {
     fn exec(&mut self, request: &ExecRequest) -> Result<ExecOutcome, LabFailure> {
         self.0.exec(request).map_err(erase)
     }
+    fn submit_package(
+        &mut self,
+        node: NodeId,
+        txs: &[Transaction],
+    ) -> Result<Result<(), Rejection>, LabFailure> {
+        self.0.submit_package(node, txs).map_err(erase)
+    }
 }

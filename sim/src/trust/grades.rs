@@ -19,6 +19,9 @@ pub struct Grade {
 /// output (no custody class), red when the cheapest steal takes at least 5 signers (assumed
 /// publicly known and external: peglab cannot know), else the worst ("below red").
 pub fn custody_grade(classes: &[Class]) -> Grade {
+    if classes.is_empty() {
+        return Grade { grade: "not applicable", why: "the peg locks no coins".into() };
+    }
     let custody: Vec<&Class> =
         classes.iter().filter(|c| c.kind == "custody" || !c.steal.is_empty()).collect();
     if custody.is_empty() {

@@ -189,9 +189,9 @@ impl Policy {
 
     /// A policy from miniscript's semantic policy (lifted from a script), with each key named
     /// by `name`.
-    pub(crate) fn from_semantic(
-        semantic: &Semantic<bitcoin::PublicKey>,
-        name: &dyn Fn(&bitcoin::PublicKey) -> String,
+    pub(crate) fn from_semantic<K: miniscript::MiniscriptKey>(
+        semantic: &Semantic<K>,
+        name: &dyn Fn(&K) -> String,
     ) -> Self {
         match semantic {
             Semantic::Unsatisfiable => Self::Nobody,

@@ -226,52 +226,13 @@ pub fn recognize(script: &Script, tap: bool, name: &dyn Fn(&[u8]) -> String) -> 
     let lifted = if tap {
         let ms = Miniscript::<bitcoin::XOnlyPublicKey, Tap>::parse_insane(script).ok()?;
         let semantic = ms.lift().ok()?;
-        from_lifted(&semantic, &|k: &bitcoin::XOnlyPublicKey| name(&k.serialize()))
+        Policy::from_semantic(&semantic, &|k: &bitcoin::XOnlyPublicKey| name(&k.serialize()))
     } else {
         let ms = Miniscript::<bitcoin::PublicKey, Segwitv0>::parse_insane(script).ok()?;
         let semantic = ms.lift().ok()?;
-        from_lifted(&semantic, &|k: &bitcoin::PublicKey| name(&k.to_bytes()))
+        Policy::from_semantic(&semantic, &|k: &bitcoin::PublicKey| name(&k.to_bytes()))
     };
     Some(lifted)
-}
-
-/// miniscript's lifted policy over any key, as a [`Policy`].
-fn from_lifted<K: miniscript::MiniscriptKey>(
-    semantic: &miniscript::policy::Semantic<K>,
-    name: &dyn Fn(&K) -> String,
-) -> Policy {
-    use miniscript::policy::Semantic;
-    match semantic {
-        Semantic::Unsatisfiable => Policy::Nobody,
-        Semantic::Trivial => Policy::Anyone,
-        Semantic::Key(k) => Policy::pk(name(k)),
-        Semantic::After(t) => match bitcoin::absolute::LockTime::from(*t) {
-            bitcoin::absolute::LockTime::Blocks(h) => {
-                Policy::AfterHeight { height: h.to_consensus_u32() }
-            }
-            bitcoin::absolute::LockTime::Seconds(s) => {
-                Policy::AfterTime { time: Some(s.to_consensus_u32()) }
-            }
-        },
-        Semantic::Older(t) => match bitcoin::relative::LockTime::from(*t) {
-            bitcoin::relative::LockTime::Blocks(b) => Policy::Older { blocks: b.value() },
-            bitcoin::relative::LockTime::Time(t) => {
-                Policy::OlderTime { seconds: u32::from(t.value()) * 512 }
-            }
-        },
-        Semantic::Sha256(h) => Policy::Sha256 { hash: h.to_string() },
-        Semantic::Hash256(h) => Policy::Hash256 { hash: h.to_string() },
-        Semantic::Ripemd160(h) => Policy::Ripemd160 { hash: h.to_string() },
-        Semantic::Hash160(h) => Policy::Hash160 { hash: h.to_string() },
-        Semantic::Thresh(t) => {
-            let of: Vec<Policy> = t.iter().map(|p| from_lifted(p, name)).collect();
-            match t.k() {
-                k if k == of.len() => Policy::and(of),
-                1 => Policy::Or { of },
-                k => Policy::Thresh { k, of },
-            }
-        }
-    }
 }
 
 /// What a policy requires, as a set to compare: each minimal coalition with the timelocks

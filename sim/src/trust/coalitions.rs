@@ -1,6 +1,6 @@
 //! Who can satisfy a policy: its minimal coalitions (sets of key holders, none a superset of
-//! another), and the cheapest set whose refusal blocks a list of them. Hash locks count as a
-//! holder of the preimage; timelocks cost nobody anything (the caller reports the delay).
+//! another) with the delays they wait for, and the cheapest set whose refusal blocks a list of
+//! them. Hash locks count as a holder of the preimage; timelocks cost nobody anything.
 
 use std::collections::BTreeSet;
 
@@ -17,14 +17,24 @@ fn preimage(kind: &str, hash: &str) -> String {
     format!("whoever knows the {kind} preimage of {}", &hash[..hash.len().min(16)])
 }
 
-/// Keeps only the sets no other set is a subset of.
-fn minimize(mut sets: Vec<Coalition>) -> Vec<Coalition> {
-    sets.sort_by_key(BTreeSet::len);
-    sets.dedup();
-    let mut kept: Vec<Coalition> = Vec::new();
-    for set in sets {
-        if !kept.iter().any(|k| k.len() <= set.len() && k.is_subset(&set)) {
-            kept.push(set);
+/// The kinds of delay a coalition waits for: blocks and seconds (relative), and whether a
+/// height or a time lock (absolute; each output picks its own) applies.
+pub type Delay = (u32, u32, bool, bool);
+
+const NO_DELAY: Delay = (0, 0, false, false);
+
+/// What a policy requires: each minimal coalition with the delay it waits for. Two policies
+/// with the same requirements let the same coalitions spend after the same kinds of delay.
+pub type Requirements = BTreeSet<(Coalition, Delay)>;
+
+/// Keeps only the pairs no pair with the same delay and a subset of its coalition beats.
+fn minimize(mut pairs: Vec<(Coalition, Delay)>) -> Vec<(Coalition, Delay)> {
+    pairs.sort_by_key(|(c, _)| c.len());
+    pairs.dedup();
+    let mut kept: Vec<(Coalition, Delay)> = Vec::new();
+    for (set, delay) in pairs {
+        if !kept.iter().any(|(k, d)| *d == delay && k.len() <= set.len() && k.is_subset(&set)) {
+            kept.push((set, delay));
         }
         if kept.len() >= MAX_SETS {
             break;
@@ -33,14 +43,15 @@ fn minimize(mut sets: Vec<Coalition>) -> Vec<Coalition> {
     kept
 }
 
-/// Every union of one set from each of `parts`, minimized.
-fn product(parts: &[Vec<Coalition>]) -> Vec<Coalition> {
-    let mut acc: Vec<Coalition> = vec![Coalition::new()];
+/// Every union of one pair from each of `parts` (the longest delay of each kind), minimized.
+fn product(parts: &[Vec<(Coalition, Delay)>]) -> Vec<(Coalition, Delay)> {
+    let mut acc = vec![(Coalition::new(), NO_DELAY)];
     for part in parts {
         let mut next = Vec::new();
-        for a in &acc {
-            for b in part {
-                next.push(a.union(b).cloned().collect());
+        for (a, da) in &acc {
+            for (b, db) in part {
+                let delay = (da.0.max(db.0), da.1.max(db.1), da.2 || db.2, da.3 || db.3);
+                next.push((a.union(b).cloned().collect(), delay));
             }
         }
         acc = minimize(next);
@@ -64,36 +75,47 @@ fn choose(n: usize, k: usize, from: usize, picked: &mut Vec<usize>, out: &mut Ve
     }
 }
 
-/// The minimal coalitions that satisfy `policy` (given time). Empty when nobody can; one
-/// empty set when anyone can.
-pub fn minimal(policy: &Policy) -> Vec<Coalition> {
+fn pairs(policy: &Policy) -> Vec<(Coalition, Delay)> {
+    let alone = |holder: String| vec![(Coalition::from([holder]), NO_DELAY)];
+    let wait = |delay: Delay| vec![(Coalition::new(), delay)];
     match policy {
-        Policy::Pk { key } => vec![Coalition::from([key.clone()])],
-        Policy::And { of } => product(&of.iter().map(minimal).collect::<Vec<_>>()),
-        Policy::Or { of } => minimize(of.iter().flat_map(minimal).collect()),
+        Policy::Pk { key } => alone(key.clone()),
+        Policy::And { of } => product(&of.iter().map(pairs).collect::<Vec<_>>()),
+        Policy::Or { of } => minimize(of.iter().flat_map(pairs).collect()),
         Policy::Thresh { k, of } => {
-            let children: Vec<Vec<Coalition>> = of.iter().map(minimal).collect();
+            let children: Vec<Vec<(Coalition, Delay)>> = of.iter().map(pairs).collect();
             let mut picks = Vec::new();
             choose(children.len(), *k, 0, &mut Vec::new(), &mut picks);
             let mut all = Vec::new();
             for pick in picks {
-                let parts: Vec<Vec<Coalition>> =
-                    pick.iter().map(|&i| children[i].clone()).collect();
+                let parts: Vec<_> = pick.iter().map(|&i| children[i].clone()).collect();
                 all.extend(product(&parts));
             }
             minimize(all)
         }
-        Policy::Older { .. }
-        | Policy::OlderTime { .. }
-        | Policy::AfterHeight { .. }
-        | Policy::AfterTime { .. }
-        | Policy::Anyone => vec![Coalition::new()],
-        Policy::Sha256 { hash } => vec![Coalition::from([preimage("SHA256", hash)])],
-        Policy::Hash160 { hash } => vec![Coalition::from([preimage("HASH160", hash)])],
-        Policy::Hash256 { hash } => vec![Coalition::from([preimage("HASH256", hash)])],
-        Policy::Ripemd160 { hash } => vec![Coalition::from([preimage("RIPEMD160", hash)])],
+        Policy::Older { blocks } => wait((u32::from(*blocks), 0, false, false)),
+        Policy::OlderTime { seconds } => wait((0, *seconds, false, false)),
+        Policy::AfterHeight { .. } => wait((0, 0, true, false)),
+        Policy::AfterTime { .. } => wait((0, 0, false, true)),
+        Policy::Anyone => wait(NO_DELAY),
+        Policy::Sha256 { hash } => alone(preimage("SHA256", hash)),
+        Policy::Hash160 { hash } => alone(preimage("HASH160", hash)),
+        Policy::Hash256 { hash } => alone(preimage("HASH256", hash)),
+        Policy::Ripemd160 { hash } => alone(preimage("RIPEMD160", hash)),
         Policy::Nobody => Vec::new(),
     }
+}
+
+/// The requirements of `policy`.
+pub fn requirements(policy: &Policy) -> Requirements {
+    pairs(policy).into_iter().collect()
+}
+
+/// The minimal coalitions that satisfy `policy` (given time). Empty when nobody can; one
+/// empty set when anyone can.
+pub fn minimal(policy: &Policy) -> Vec<Coalition> {
+    let coalitions = pairs(policy).into_iter().map(|(c, _)| (c, NO_DELAY)).collect();
+    minimize(coalitions).into_iter().map(|(c, _)| c).collect()
 }
 
 /// The cheapest set of holders (by `cost` each) that meets every one of `sets`: if they all

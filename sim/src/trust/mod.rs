@@ -14,9 +14,9 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-pub use coalitions::{Coalition, blocking, minimal};
+pub use coalitions::{Coalition, Delay, Requirements, blocking, minimal, requirements};
 pub use grades::{Grade, NOT_ON_UNMODIFIED_CORE, committee_sentiment, custody_grade};
-pub use recognize::{Requirements, recognize, requirements};
+pub use recognize::recognize;
 
 use crate::{
     lock::{Lock, of_scenario},

@@ -6,8 +6,6 @@
 //! hashes). Each family also states the policy it means; `tests/tests/explain.rs` asserts the
 //! two agree for every lock of the suite.
 
-use std::collections::BTreeSet;
-
 use bitcoin::{
     Script,
     opcodes::{
@@ -21,7 +19,6 @@ use bitcoin::{
 };
 use miniscript::{Miniscript, Segwitv0, Tap, policy::Liftable};
 
-use super::Coalition;
 use crate::policy::Policy;
 
 /// A script's tokens.
@@ -45,20 +42,9 @@ fn tokens(script: &Script) -> Option<Vec<Tok>> {
         .collect()
 }
 
-/// A pushed number (script number, up to 5 bytes).
+/// A pushed number (a script number of up to 4 bytes, as CScriptNum reads it).
 fn number(bytes: &[u8]) -> Option<i64> {
-    if bytes.len() > 5 {
-        return None;
-    }
-    let mut n: i64 = 0;
-    for (i, b) in bytes.iter().enumerate() {
-        n |= i64::from(*b) << (8 * i);
-    }
-    if bytes.last().is_some_and(|b| b & 0x80 != 0) {
-        n &= !(0x80_i64 << (8 * (bytes.len() - 1)));
-        n = -n;
-    }
-    Some(n)
+    bitcoin::script::read_scriptint_non_minimal(bytes).ok()
 }
 
 struct Reader<'a> {
@@ -235,72 +221,12 @@ pub fn recognize(script: &Script, tap: bool, name: &dyn Fn(&[u8]) -> String) -> 
     Some(lifted)
 }
 
-/// What a policy requires, as a set to compare: each minimal coalition with the timelocks
-/// that path needs (times as "some time": each output picks its own).
-pub type Requirements = BTreeSet<(Coalition, (u32, u32, bool, bool))>;
-
-/// The requirements of `policy`: two policies that agree here let the same coalitions spend
-/// after the same kinds of delay.
-pub fn requirements(policy: &Policy) -> Requirements {
-    fn go(p: &Policy) -> Vec<(Coalition, (u32, u32, bool, bool))> {
-        let none = (0, 0, false, false);
-        match p {
-            Policy::Pk { key } => vec![(Coalition::from([key.clone()]), none)],
-            Policy::Older { blocks } => {
-                vec![(Coalition::new(), (u32::from(*blocks), 0, false, false))]
-            }
-            Policy::OlderTime { seconds } => vec![(Coalition::new(), (0, *seconds, false, false))],
-            Policy::AfterHeight { .. } => vec![(Coalition::new(), (0, 0, true, false))],
-            Policy::AfterTime { .. } => vec![(Coalition::new(), (0, 0, false, true))],
-            Policy::Anyone => vec![(Coalition::new(), none)],
-            Policy::Nobody => Vec::new(),
-            Policy::Sha256 { .. }
-            | Policy::Hash160 { .. }
-            | Policy::Hash256 { .. }
-            | Policy::Ripemd160 { .. } => {
-                super::minimal(p).into_iter().map(|c| (c, none)).collect()
-            }
-            Policy::Or { of } => of.iter().flat_map(go).collect(),
-            Policy::And { of } => {
-                of.iter().map(go).fold(vec![(Coalition::new(), none)], |acc, part| {
-                    let mut next = Vec::new();
-                    for (a, ta) in &acc {
-                        for (b, tb) in &part {
-                            let t = (ta.0.max(tb.0), ta.1.max(tb.1), ta.2 || tb.2, ta.3 || tb.3);
-                            next.push((a.union(b).cloned().collect(), t));
-                        }
-                    }
-                    next
-                })
-            }
-            Policy::Thresh { k, of } => {
-                // As an Or of every k-subset's And.
-                let n = of.len();
-                let mut out = Vec::new();
-                for mask in 0u32..(1 << n.min(20)) {
-                    if mask.count_ones() as usize == *k {
-                        let picked: Vec<Policy> =
-                            (0..n).filter(|i| mask >> i & 1 == 1).map(|i| of[i].clone()).collect();
-                        out.extend(go(&Policy::And { of: picked }));
-                    }
-                }
-                out
-            }
-        }
-    }
-    // Minimal per timelock: a superset with the same delay adds nothing.
-    let all = go(policy);
-    all.iter()
-        .filter(|(c, t)| !all.iter().any(|(o, u)| o.len() < c.len() && u == t && o.is_subset(c)))
-        .cloned()
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use bitcoin::{ScriptBuf, hex::FromHex};
 
     use super::*;
+    use crate::trust::requirements;
 
     fn hex(s: &str) -> ScriptBuf {
         ScriptBuf::from_bytes(Vec::from_hex(s).unwrap())

@@ -140,6 +140,11 @@ fn who(groups: &[KeyGroup], set: &Coalition, t: &Timelocks, blocking: bool) -> W
     }
 }
 
+/// The users whose keys are on the lock's paths: its owners.
+fn owners(lock: &Lock, users: &BTreeSet<String>) -> BTreeSet<String> {
+    lock.paths.iter().flat_map(|p| p.policy.holders()).filter(|h| users.contains(h)).collect()
+}
+
 /// Whether the lock's scripts, read from their bytes, agree with its stated paths.
 fn read_back(lock: &Lock) -> Option<bool> {
     let mut agree = true;
@@ -153,8 +158,7 @@ fn read_back(lock: &Lock) -> Option<bool> {
 
 /// The answers for one lock.
 fn class(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Class {
-    let owners: BTreeSet<String> =
-        lock.paths.iter().flat_map(|p| p.policy.holders()).filter(|h| users.contains(h)).collect();
+    let owners = owners(lock, users);
     let mut steal: Vec<(Coalition, Timelocks)> = Vec::new();
     // A path that is a plain threshold of keys reads better as "any k of n".
     let mut thresholds: Vec<(Timelocks, String)> = Vec::new();
@@ -264,8 +268,7 @@ pub struct Claim {
 
 /// The claims of one lock: the cheapest steal per delay, and the owner's exit.
 pub fn claims(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Vec<Claim> {
-    let owners: BTreeSet<String> =
-        lock.paths.iter().flat_map(|p| p.policy.holders()).filter(|h| users.contains(h)).collect();
+    let owners = owners(lock, users);
     let mut out: Vec<Claim> = Vec::new();
     let mut seen: Vec<Timelocks> = Vec::new();
     let mut exit = false;
@@ -296,7 +299,8 @@ pub fn claims(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Vec
     out
 }
 
-/// The locks `explain` answers for, one per class of output, with the peg's declared groups.
+/// The locks `explain` answers for, one per class of output (every user's deposit reads
+/// alike: the first stands for them), with the peg's declared groups.
 pub fn classes_of(scenario: &Scenario) -> Vec<(String, Lock, Vec<KeyGroup>)> {
     let mut out: Vec<(String, Lock, Vec<KeyGroup>)> = Vec::new();
     for (peg, lock) in of_scenario(scenario) {
@@ -326,23 +330,18 @@ pub fn users(scenario: &Scenario) -> BTreeSet<String> {
 
 /// Explains every peg of `scenario`.
 pub fn explain(scenario: &Scenario) -> Vec<PegTrust> {
-    let keys = KeyBook::new(&bitcoin::secp256k1::Secp256k1::new(), scenario);
-    let users: BTreeSet<String> = keys.users().map(str::to_owned).collect();
-    let locks = of_scenario(scenario);
+    let users = users(scenario);
+    let classes = classes_of(scenario);
     scenario
         .pegs
         .iter()
         .map(|peg| {
             let groups = peg.spec.key_groups();
-            let mut classes: Vec<Class> = Vec::new();
-            for (_, lock) in locks.iter().filter(|(p, _)| *p == peg.name) {
-                let c = class(lock, &users, &groups);
-                // One class per kind of coins: every user's deposit reads alike.
-                let key = c.coins.split("'s ").last().unwrap_or(&c.coins).to_owned();
-                if !classes.iter().any(|k| k.coins.split("'s ").last() == Some(key.as_str())) {
-                    classes.push(c);
-                }
-            }
+            let classes: Vec<Class> = classes
+                .iter()
+                .filter(|(p, _, _)| *p == peg.name)
+                .map(|(_, lock, _)| class(lock, &users, &groups))
+                .collect();
             let custody = custody_grade(&classes);
             let committee = grades::committee(&classes, &groups);
             PegTrust {

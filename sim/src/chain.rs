@@ -95,6 +95,11 @@ pub trait Chain {
     /// The node's best block.
     fn tip(&self, node: NodeId) -> Result<BlockRef, Self::Error>;
 
+    /// The node's height (one call where the lab has a cheaper one than [`Chain::tip`]).
+    fn height(&self, node: NodeId) -> Result<u32, Self::Error> {
+        self.tip(node).map(|t| t.height)
+    }
+
     /// Mines `n` blocks on `node`, paying the coinbase to `to` or, when `None`, to the lab's
     /// own funding key. The blocks hold whatever the node's mempool offers.
     fn mine(

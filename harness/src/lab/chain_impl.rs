@@ -145,6 +145,10 @@ impl Chain for Lab {
         self.nodes.len()
     }
 
+    fn height(&self, node: NodeId) -> Result<u32, LabError> {
+        self.tip_height(node)
+    }
+
     fn tip(&self, node: NodeId) -> Result<BlockRef, LabError> {
         let hash: BlockHash = self.call(node, "getbestblockhash", &[])?;
         let info = self.header_info(node, hash)?;

@@ -40,6 +40,9 @@ impl<C: Chain> Chain for Erased<'_, C> {
     fn tip(&self, node: NodeId) -> Result<BlockRef, LabFailure> {
         self.0.tip(node).map_err(erase)
     }
+    fn height(&self, node: NodeId) -> Result<u32, LabFailure> {
+        self.0.height(node).map_err(erase)
+    }
     fn mine(
         &mut self,
         node: NodeId,

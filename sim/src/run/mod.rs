@@ -217,7 +217,7 @@ impl<'a, 'c> Run<'a, 'c> {
         }
         let expectations = self.check(step, &result)?;
         let mut report = StepReport::new(step, &result, expectations);
-        report.height = Some(self.chain.tip(step.node)?.height);
+        report.height = Some(self.chain.height(step.node)?);
         Ok(report)
     }
 }

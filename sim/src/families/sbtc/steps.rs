@@ -272,7 +272,7 @@ impl State {
         name: &str,
     ) -> Result<StepResult, RunError> {
         let mut result = StepResult::new(format!("{}'s signers sweep", self.peg));
-        let tip = cx.chain.tip(cx.node)?.height;
+        let tip = cx.chain.height(cx.node)?;
         self.expire(tip, &mut result.events);
         let Some(utxo) = self.utxo else {
             let why = "the signers have no UTXO: sBTC's wallet starts with a donation";
@@ -552,7 +552,7 @@ impl State {
             return Ok(result.ended(stalled("insufficient-sbtc", why)));
         }
         self.sbtc.insert(from.to_owned(), balance - locked);
-        let height = cx.chain.tip(cx.node)?.height;
+        let height = cx.chain.height(cx.node)?;
         let id = self.withdrawals.len() as u64 + 1;
         let script = cx.script_of(to);
         self.withdrawals.push(Withdrawal {

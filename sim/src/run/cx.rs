@@ -42,6 +42,11 @@ pub(crate) struct Paid {
 }
 
 impl Paid {
+    /// The output of the accepted payment that pays `script`, with its value.
+    pub(crate) fn paying(&self, script: &ScriptBuf) -> Option<(OutPoint, Amount)> {
+        self.accepted().and_then(|tx| Cx::output_paying(tx, script))
+    }
+
     /// The payment's transaction, when Bitcoin Core accepted it.
     pub(crate) fn accepted(&self) -> Option<&Transaction> {
         matches!(self.outcome, Outcome::Accepted)

@@ -179,9 +179,7 @@ impl State {
                 .push(TxOut { value: Amount::ZERO, script_pubkey: ScriptBuf::new_op_return(push) });
         }
         let paid = cx.pay(&self.staker.clone(), outputs, name)?;
-        if let Some(tx) = paid.accepted()
-            && let Some(staking) = Cx::output_paying(tx, &spk)
-        {
+        if let Some(staking) = paid.paying(&spk) {
             let activates = if signers.len() >= self.quorum {
                 format!("active after {} confirmations", b.k)
             } else {

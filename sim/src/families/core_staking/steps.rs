@@ -176,9 +176,7 @@ impl PegRun for State {
                     TxOut { value: Amount::ZERO, script_pubkey: ScriptBuf::new_op_return(push) },
                 ];
                 let paid = cx.pay(from, outputs, name)?;
-                if let Some(tx) = paid.accepted()
-                    && let Some((outpoint, value)) = Cx::output_paying(tx, &spk)
-                {
+                if let Some((outpoint, value)) = paid.paying(&spk) {
                     self.stakes.push(StakeRecord {
                         name: name.clone(),
                         from: from.clone(),

@@ -141,9 +141,7 @@ impl PegRun for State {
                     cx.pay(from, vec![TxOut { value: *amount, script_pubkey: spk.clone() }], name)?;
                 let mut result =
                     StepResult::new(format!("{from} deposits {amount} into {}", self.peg));
-                if let Some(tx) = paid.accepted()
-                    && let Some((outpoint, value)) = Cx::output_paying(tx, &spk)
-                {
+                if let Some((outpoint, value)) = paid.paying(&spk) {
                     self.deposits.push(Deposit {
                         name: name.clone(),
                         outpoint,

@@ -148,9 +148,7 @@ impl State {
             StepResult::new(format!("{from} donates {amount} to {}'s signers", self.peg));
         let spk = self.groups[self.current()].script_pubkey(cx.secp);
         let paid = cx.pay(from, vec![TxOut { value: amount, script_pubkey: spk.clone() }], name)?;
-        if let Some(tx) = paid.accepted()
-            && let Some((outpoint, value)) = Cx::output_paying(tx, &spk)
-        {
+        if let Some((outpoint, value)) = paid.paying(&spk) {
             if self.utxo.is_none() {
                 self.utxo = Some(SignersUtxo { outpoint, value, group: self.current() });
                 result.events.push(Event::note(&self.peg, format!("{value} is the signers' UTXO")));
@@ -187,9 +185,7 @@ impl State {
         let info = deposit_info(cx.secp, &leaf, &reclaim);
         let spk = deposit_script_pubkey(cx.secp, &leaf, &reclaim);
         let paid = cx.pay(from, vec![TxOut { value: amount, script_pubkey: spk.clone() }], name)?;
-        if let Some(tx) = paid.accepted()
-            && let Some((outpoint, value)) = Cx::output_paying(tx, &spk)
-        {
+        if let Some((outpoint, value)) = paid.paying(&spk) {
             self.deposits.push(Deposit {
                 name: name.to_owned(),
                 from: from.to_owned(),

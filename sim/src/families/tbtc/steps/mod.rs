@@ -146,9 +146,7 @@ impl State {
         let script = deposit_script(&reveal(cx.keys, from, &wallet, locktime, extra, name));
         let spk = script_pubkey(&script, self.output);
         let paid = cx.pay(from, vec![TxOut { value: amount, script_pubkey: spk.clone() }], name)?;
-        if let Some(tx) = paid.accepted()
-            && let Some((outpoint, value)) = Cx::output_paying(tx, &spk)
-        {
+        if let Some((outpoint, value)) = paid.paying(&spk) {
             self.deposits.push(Deposit {
                 name: name.to_owned(),
                 from: from.to_owned(),

@@ -2,8 +2,10 @@
 //! (`kind = "truc"`): TRUC (version 3) packages with a P2A anchor and a CPFP child through
 //! `submitpackage`, ephemeral dust, the 65-byte floor; each rule with an invalid twin Core
 //! refuses, and the cooperative-miner path (`via = "mine_direct"`: `generateblock`, consensus
-//! only) for what policy refuses. Facts and sources: peg-catalog-2.md §1 (Core's
-//! `policy/truc_policy.h`, `policy/ephemeral_policy.cpp`, `rpc/mining.cpp`).
+//! only) for what policy refuses. Sources (peg-catalog-2.md §1): bitcoin/bitcoin
+//! `src/policy/truc_policy.h` (TRUC_CHILD_MAX_VSIZE 1,000 vB), `src/policy/ephemeral_policy.cpp`
+//! and `policy.h` (MAX_DUST_OUTPUTS_PER_TX 1), `src/rpc/mining.cpp` @ 000690b0 (generateblock
+//! checks consensus only); the verdicts themselves are the bitcoind these tests run.
 //!
 //! The first part of the BitVM2 bridge issue: its graph (kind `bitvm2`) will use these paths.
 

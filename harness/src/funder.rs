@@ -59,6 +59,14 @@ struct Unspent {
     height: u32,
 }
 
+impl Unspent {
+    /// Whether a transaction in the block after `height` may spend it (a coinbase output
+    /// needs 100 confirmations).
+    fn spendable_at(&self, height: u32) -> bool {
+        !self.coinbase || height + 1 - self.height >= COINBASE_MATURITY
+    }
+}
+
 impl Funder {
     /// The same key in every lab, derived from a fixed label.
     pub(crate) fn new() -> Self {
@@ -80,9 +88,12 @@ impl Funder {
     /// The coins paying the funding key now: the premine's (unless spent), or a scan.
     fn coins(&mut self, rpc: &Rpc, node: NodeId, needed: Amount) -> Result<Scan, LabError> {
         if let Some(scan) = &self.premined {
+            // What is left of it that was mature at the premine's height: coins it recorded
+            // as immature count only after a fresh scan, at the chain's height now.
             let left: Amount = scan
                 .unspents
                 .iter()
+                .filter(|u| u.spendable_at(scan.height))
                 .filter(|u| !self.spent.contains(&OutPoint::new(u.txid, u.vout)))
                 .map(|u| u.amount)
                 .sum();
@@ -125,7 +136,7 @@ impl Funder {
         let mut coins: Vec<_> = scan
             .unspents
             .into_iter()
-            .filter(|u| !u.coinbase || scan.height + 1 - u.height >= COINBASE_MATURITY)
+            .filter(|u| u.spendable_at(scan.height))
             .filter(|u| !self.spent.contains(&OutPoint::new(u.txid, u.vout)))
             .collect();
         coins.sort_by_key(|u| (u.height, u.txid, u.vout));

@@ -68,26 +68,27 @@ impl Pool {
         self.outputs.get_mut(&l).and_then(Vec::pop).expect("a funded output")
     }
 
+    /// Funds `per_lock` outputs of each lock in `which`, in as few transactions as standard
+    /// size allows (one per lock would use up the lab's mature coins).
     fn fund(&mut self, lab: &mut Lab, locks: &[(String, Lock)], which: &[usize], per_lock: usize) {
         let mut deepest = 1;
+        let mut wanted = Vec::new();
         for &i in which {
             let lock = &locks[i].1;
-            let wanted = vec![(lock.script_pubkey.clone(), VALUE); per_lock];
-            let mut got = Vec::new();
-            for chunk in wanted.chunks(100) {
-                let tx = lab.fund_many(NODE, chunk).expect("funding");
-                let txid = tx.compute_txid();
-                got.extend(
-                    tx.output
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, o)| o.script_pubkey == lock.script_pubkey)
-                        .map(|(vout, _)| OutPoint::new(txid, vout as u32)),
-                );
-            }
-            self.outputs.entry(i).or_default().extend(got);
+            wanted.extend(std::iter::repeat_n((lock.script_pubkey.clone(), VALUE), per_lock));
             for p in 0..lock.paths.len() {
                 deepest = deepest.max(lock.timelocks(p).blocks_old);
+            }
+        }
+        for chunk in wanted.chunks(100) {
+            let tx = lab.fund_many(NODE, chunk).expect("funding");
+            let txid = tx.compute_txid();
+            for (vout, o) in tx.output.iter().enumerate() {
+                if let Some(&i) =
+                    which.iter().find(|&&i| locks[i].1.script_pubkey == o.script_pubkey)
+                {
+                    self.outputs.entry(i).or_default().push(OutPoint::new(txid, vout as u32));
+                }
             }
         }
         lab.mine(NODE, deepest, None).expect("mining");

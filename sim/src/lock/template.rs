@@ -34,6 +34,15 @@ pub(crate) enum Slot {
         /// The keys, in script order.
         keys: Vec<PublicKey>,
     },
+    /// A tapscript `multi_a` (`<pk1> OP_CHECKSIG <pk2> OP_CHECKSIGADD … <k> OP_NUMEQUAL`):
+    /// exactly `k` signatures, by the first `k` signing keys in key order, an empty push for
+    /// every other key; the last key's item deepest.
+    MultiA {
+        /// Signatures the script takes (exactly).
+        k: usize,
+        /// The keys, in script order.
+        keys: Vec<PublicKey>,
+    },
     /// Fixed bytes (a branch selector, `OP_CHECKMULTISIG`'s dummy).
     Push(Vec<u8>),
 }
@@ -102,6 +111,21 @@ impl Template {
                 Slot::Multi { k, keys } => {
                     let mut sigs: Vec<Vec<u8>> = keys.iter().filter_map(sign).take(*k).collect();
                     sigs.resize(*k, Vec::new());
+                    items.extend(sigs);
+                }
+                Slot::MultiA { k, keys } => {
+                    let mut signed = 0;
+                    let mut sigs: Vec<Vec<u8>> = keys
+                        .iter()
+                        .map(|pk| match sign(pk) {
+                            Some(sig) if signed < *k => {
+                                signed += 1;
+                                sig
+                            }
+                            _ => Vec::new(),
+                        })
+                        .collect();
+                    sigs.reverse();
                     items.extend(sigs);
                 }
                 Slot::Push(bytes) => items.push(bytes.clone()),

@@ -1,6 +1,7 @@
 //! Policies from the bytes: a recognizer of the peg templates miniscript cannot parse
 //! (Liquid's `OP_DEPTH` fedpegscript, the PowPeg's `OP_NOTIF` ERP script, sBTC's data-drop
-//! leaves, tBTC's `OP_DUP OP_HASH160 ... OP_IF` deposit script, Core's CLTV prefix), with
+//! leaves, tBTC's `OP_DUP OP_HASH160 ... OP_IF` deposit script, Core's CLTV prefix, data
+//! envelopes such as Clementine's deposit leaf's), with
 //! miniscript as the fallback for everything canonical (Babylon's leaves, `multi_a`,
 //! descriptors). Keys are named by the caller (33-byte keys, 32-byte x-only keys, 20-byte key
 //! hashes). Each family also states the policy it means; `tests/tests/explain.rs` asserts the
@@ -29,7 +30,7 @@ enum Tok {
 }
 
 fn tokens(script: &Script) -> Option<Vec<Tok>> {
-    script
+    let toks: Vec<Tok> = script
         .instructions()
         .map(|i| match i.ok()? {
             Instruction::PushBytes(p) => Some(Tok::Push(p.as_bytes().to_vec())),
@@ -39,7 +40,27 @@ fn tokens(script: &Script) -> Option<Vec<Tok>> {
                 _ => Tok::Op(op),
             }),
         })
-        .collect()
+        .collect::<Option<_>>()?;
+    Some(without_envelopes(toks))
+}
+
+/// The tokens without data envelopes, `OP_FALSE OP_IF <pushes> OP_ENDIF`, which never run
+/// (Clementine's deposit leaf carries `"citrea" <evm address>` in one).
+fn without_envelopes(toks: Vec<Tok>) -> Vec<Tok> {
+    let mut out = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        if toks[i] == Tok::Push(Vec::new()) && toks.get(i + 1) == Some(&Tok::Op(OP_IF)) {
+            let body = toks[i + 2..].iter().take_while(|t| matches!(t, Tok::Push(_))).count();
+            if toks.get(i + 2 + body) == Some(&Tok::Op(OP_ENDIF)) {
+                i += body + 3;
+                continue;
+            }
+        }
+        out.push(toks[i].clone());
+        i += 1;
+    }
+    out
 }
 
 /// A pushed number (a script number of up to 4 bytes, as CScriptNum reads it).

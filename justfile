@@ -31,6 +31,7 @@ bench: bitcoind
     cargo bench -p peglab-harness --bench node
     cargo bench -p peglab-harness --bench scenarios
     cargo bench -p peglab-sim --bench frost
+    cargo bench -p peglab-sim --bench bitvm2
 
 # Everything CI runs.
 ci: check test

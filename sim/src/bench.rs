@@ -16,3 +16,9 @@ pub fn frost(n: usize, t: u16) -> Result<(Duration, Duration), String> {
     group.sign(&members[..usize::from(t)], [7; 32], true)?;
     Ok((dkg, began.elapsed()))
 }
+
+/// A BitVM2 graph presigned by a committee of `n` verifiers at deposit time: the MuSig2
+/// sessions it took (each both rounds among all `n`) and the time to build and sign it all.
+pub fn bitvm2_presign(n: usize) -> (usize, Duration) {
+    crate::families::bitvm2::presign::bench(n)
+}

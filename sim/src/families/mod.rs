@@ -2,6 +2,7 @@
 //! in its folder.
 
 mod babylon;
+pub(crate) mod bitvm2;
 mod core_staking;
 mod descriptor;
 mod header_relay;
@@ -11,7 +12,7 @@ pub(crate) mod powpeg;
 pub(crate) mod sbtc;
 mod spv_vault;
 mod tbtc;
-mod truc;
+pub(crate) mod truc;
 
 pub use crate::family::{Code, Verb};
 use crate::family::{Family, Quantity};
@@ -29,6 +30,7 @@ pub(crate) static ALL: &[&dyn Family] = &[
     &sbtc::Sbtc,
     &tbtc::Tbtc,
     &truc::Truc,
+    &bitvm2::Bitvm2,
 ];
 
 /// The family of `kind`.

@@ -9,7 +9,7 @@
 //!
 //! The first part of the BitVM2 bridge issue: its graph (kind `bitvm2`) will use these paths.
 
-mod steps;
+pub(crate) mod steps;
 
 use std::sync::Arc;
 

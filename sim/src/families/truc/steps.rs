@@ -16,16 +16,16 @@ const COINS: usize = 16;
 /// What a child pays for its package.
 const CHILD_FEE: Amount = Amount::from_sat(5_000);
 
-fn op_true() -> ScriptBuf {
+pub(crate) fn op_true() -> ScriptBuf {
     ScriptBuf::from(vec![0x51])
 }
 
-fn anyone() -> ScriptBuf {
+pub(crate) fn anyone() -> ScriptBuf {
     ScriptBuf::new_p2wsh(&op_true().wscript_hash())
 }
 
 /// The pay-to-anchor output script: `OP_1 <0x4e73>`.
-fn p2a() -> ScriptBuf {
+pub(crate) fn p2a() -> ScriptBuf {
     ScriptBuf::from_bytes(vec![0x51, 0x02, 0x4e, 0x73])
 }
 
@@ -33,7 +33,7 @@ fn input(previous_output: OutPoint, witness: Witness) -> TxIn {
     TxIn { previous_output, sequence: Sequence::MAX, witness, ..TxIn::default() }
 }
 
-fn spend_anyone(outpoint: OutPoint) -> TxIn {
+pub(crate) fn spend_anyone(outpoint: OutPoint) -> TxIn {
     input(outpoint, Witness::from_slice(&[op_true().to_bytes()]))
 }
 

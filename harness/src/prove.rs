@@ -110,7 +110,7 @@ pub fn prove(exe: &Path, scenario: &Scenario) -> Result<Vec<Proof>, LabError> {
                 proof.held &= short.is_err();
                 let what = if claim.aggregate {
                     format!(
-                        "without {dropped}'s signature (the group's threshold is off-chain: FROST or threshold ECDSA refuses below it; on chain only a missing or wrong signature shows)"
+                        "without {dropped}'s signature (the group's threshold is off-chain: FROST, MuSig2 or threshold ECDSA refuses below it; on chain only a missing or wrong signature shows)"
                     )
                 } else {
                     format!("without {dropped}")

@@ -114,6 +114,11 @@ pub(crate) trait PegSpec: Debug + Send + Sync {
     fn key_groups(&self) -> Vec<crate::trust::KeyGroup> {
         Vec::new()
     }
+    /// The holder name of a committee that signs only at setup and deletes its key (an
+    /// optimistic bridge's n-of-n): `explain` grades stealing through it as a challenge game.
+    fn presigners(&self) -> Option<&'static str> {
+        None
+    }
     /// Trust no script shows (a bridge contract, a relay, an attestation), for `explain`:
     /// always labelled declared.
     fn declared_trust(&self) -> Vec<String> {

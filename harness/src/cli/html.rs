@@ -227,7 +227,10 @@ fn trust_table(trust: &[PegTrust]) -> String {
             let exit = c
                 .exit
                 .as_ref()
-                .map(|w| format!("{} after {}", w.holders.join(" + "), w.delay))
+                .map(|w| match w.delay.as_str() {
+                    "none" => format!("{} at any time", w.holders.join(" + ")),
+                    delay => format!("{} after {delay}", w.holders.join(" + ")),
+                })
                 .unwrap_or_else(|| "none".into());
             let recovery: Vec<String> = c
                 .recovery

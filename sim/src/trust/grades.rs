@@ -18,6 +18,43 @@ pub struct Grade {
 /// BitcoinLayers' BTC custody: green when owners exit on Bitcoin alone from every kind of
 /// output (no custody class), red when the cheapest steal takes at least 5 signers (assumed
 /// publicly known and external: peglab cannot know), else the worst ("below red").
+///
+/// `presigners` names the key of an optimistic bridge's committee, which signs its graph at
+/// setup and is assumed to delete its key: stealing then needs all of it at setup or beating a
+/// challenge game anyone can join, yellow (§6.3); any other path that moves the custody coins
+/// (a security council) grades the peg instead when it is worse.
+pub fn custody_grade_with(classes: &[Class], presigners: Option<&str>) -> Grade {
+    let Some(group) = presigners else { return custody_grade(classes) };
+    let by_group = |w: &super::Who| w.holders.len() == 1 && w.holders[0].contains(group);
+    let others: Vec<Class> = classes
+        .iter()
+        .filter(|c| c.kind == "custody")
+        .map(|c| {
+            let mut c = c.clone();
+            c.steal.retain(|w| !by_group(w));
+            c
+        })
+        .filter(|c| !c.steal.is_empty())
+        .collect();
+    if others.is_empty() {
+        return Grade {
+            grade: "yellow (Medium)",
+            why: format!(
+                "stealing needs every member of the {group} at setup (one deleting its key after presigning suffices) or beating a challenge game anyone can join"
+            ),
+        };
+    }
+    let worse = custody_grade(&others);
+    Grade {
+        grade: worse.grade,
+        why: format!(
+            "a path besides the presigned graph moves the coins: {} (yellow for the challenge game alone, degraded by it)",
+            worse.why
+        ),
+    }
+}
+
+/// The same, for a peg with no presigning committee.
 pub fn custody_grade(classes: &[Class]) -> Grade {
     if classes.is_empty() {
         return Grade { grade: "not applicable", why: "the peg locks no coins".into() };
@@ -102,5 +139,44 @@ mod tests {
         assert_eq!(committee_sentiment(9, 7).grade, "warning");
         assert_eq!(committee_sentiment(10, 7).grade, "bad");
         assert_eq!(committee_sentiment(5, 5).grade, "bad");
+    }
+
+    fn vault(steal: &[(&str, u64)]) -> Class {
+        let steal = steal
+            .iter()
+            .map(|(h, n)| super::super::Who {
+                holders: vec![(*h).to_owned()],
+                signers: *n,
+                delay: "none".into(),
+            })
+            .collect();
+        Class {
+            coins: "the vault".into(),
+            kind: "custody",
+            steal,
+            freeze: None,
+            exit: None,
+            recovery: Vec::new(),
+            read_back: Some(true),
+            committee: None,
+        }
+    }
+
+    /// §6.4's Clementine row: yellow for the challenge game, degraded by a council path.
+    #[test]
+    fn an_optimistic_bridge_is_yellow_unless_a_council_moves_its_vault() {
+        let nofn = "committee's n-of-n key";
+        let group = "5 of 5 behind committee's n-of-n key (MuSig2, declared)";
+        assert_eq!(
+            custody_grade_with(&[vault(&[(group, 5)])], Some(nofn)).grade,
+            "yellow (Medium)"
+        );
+        let with_council = vault(&[(group, 5), ("council-1", 1)]);
+        assert_eq!(
+            custody_grade_with(std::slice::from_ref(&with_council), Some(nofn)).grade,
+            "below red (Very High)"
+        );
+        // Without the presigning rule the same 5-of-5 would be graded as a federation.
+        assert_eq!(custody_grade(&[vault(&[(group, 5)])]).grade, "red (High)");
     }
 }

@@ -15,7 +15,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 pub use coalitions::{Coalition, Delay, Requirements, blocking, minimal, requirements};
-pub use grades::{Grade, NOT_ON_UNMODIFIED_CORE, committee_sentiment, custody_grade};
+pub use grades::{
+    Grade, NOT_ON_UNMODIFIED_CORE, committee_sentiment, custody_grade, custody_grade_with,
+};
 pub use recognize::recognize;
 
 use crate::{
@@ -184,7 +186,11 @@ fn class(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Class {
         }
         for set in minimal(&path.policy) {
             if !set.is_empty() && set.iter().all(|h| owners.contains(h)) {
-                exit.get_or_insert_with(|| who(groups, &set, &t, false));
+                // The owner's quickest way out (a key path before a timelocked leaf).
+                let wait = |t: &Timelocks| (t.blocks_old, t.seconds_old, t.height, t.time);
+                if exit.as_ref().is_none_or(|(_, e)| wait(&t) < wait(e)) {
+                    exit = Some((who(groups, &set, &t, false), t));
+                }
                 continue;
             }
             if set.iter().any(|h| owners.contains(h)) {
@@ -246,7 +252,7 @@ fn class(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Class {
         kind: if owners.is_empty() { "custody" } else { "deposit" },
         steal: steal_who,
         freeze,
-        exit,
+        exit: exit.map(|(w, _)| w),
         recovery,
         read_back: read_back(lock),
         committee,
@@ -342,7 +348,7 @@ pub fn explain(scenario: &Scenario) -> Vec<PegTrust> {
                 .filter(|(p, _, _)| *p == peg.name)
                 .map(|(_, lock, _)| class(lock, &users, &groups))
                 .collect();
-            let custody = custody_grade(&classes);
+            let custody = grades::custody_grade_with(&classes, peg.spec.presigners());
             let committee = grades::committee(&classes, &groups);
             PegTrust {
                 peg: peg.name.clone(),
@@ -387,6 +393,10 @@ pub fn render(trust: &[PegTrust]) -> String {
                 None => out.push_str("    freeze:   nobody can\n"),
             }
             match &c.exit {
+                Some(w) if w.delay == "none" => out.push_str(&format!(
+                    "    exit:     {} alone, at any time\n",
+                    w.holders.join(" + ")
+                )),
                 Some(w) => out.push_str(&format!(
                     "    exit:     {} alone, after {}\n",
                     w.holders.join(" + "),

@@ -504,10 +504,15 @@ impl PegSpec for Spec {
         }]
     }
 
+    fn presigners(&self) -> Option<&'static str> {
+        Some(NOFN)
+    }
+
     fn declared_trust(&self) -> Vec<String> {
         let mut trust = vec![
             "the committee's presigned graph: every verifier deletes its key after presigning (Clementine's model); a verifier that keeps it can sign anything with the others".into(),
             "the toy program stands in for the SNARK verifier: a real bridge disproves a Groth16 proof in up to ~4 MWU chunks".into(),
+            "freezing: once the graph is presigned no verifier is needed again (the reimbursement is presigned); verifiers refusing to presign block only new deposits, and payouts need one live operator".into(),
         ];
         if self.preset == Preset::BitvmBridge {
             trust.push("Bitlayer runs this graph's lineage (bitlayer-org/BitVM), but its live peg is MPC custody (BitcoinLayers, content/layers/bitlayer.ts)".into());

@@ -23,7 +23,7 @@ use super::{
 use crate::{
     families::truc::{
         Via,
-        steps::{anyone, op_true, p2a, spend_anyone},
+        steps::{anyone, mine_direct, op_true, p2a, spend_anyone},
     },
     family::{PegRun, StepArgs},
     run::{Cx, Event, MadeTx, Outcome, RunError, StepResult, keys::Purpose, stalled},
@@ -192,22 +192,8 @@ impl State {
         result.txs.push(MadeTx { name: name.to_owned(), tx: tx.clone(), fee: Some(built.fee()) });
         cx.txs.insert(name.to_owned(), tx.clone());
         if via == Via::MineDirect {
-            let policy = cx.chain.test_accept_many(cx.node, std::slice::from_ref(tx))?;
-            if let Some(Err(rejection)) = policy.first() {
-                let text = format!(
-                    "mempool policy refuses {name}: {}; a cooperative miner includes it",
-                    rejection.message
-                );
-                result.events.push(Event::note(&self.peg, text));
-            }
-            return Ok(match cx.chain.mine_block_with(cx.node, std::slice::from_ref(tx))? {
-                Ok(hash) => {
-                    let text = format!("{name} mined directly in block {hash} (consensus only)");
-                    result.events.push(Event::note(&self.peg, text));
-                    Outcome::Accepted
-                }
-                Err(rejection) => Outcome::Rejected(rejection),
-            });
+            let txs = std::slice::from_ref(tx);
+            return mine_direct(cx, &self.peg, name, txs, &mut result.events);
         }
         let pays_its_way = built.fee().to_sat() >= tx.vsize() as u64;
         let anchor = outpoints(tx, &p2a()).into_iter().next();

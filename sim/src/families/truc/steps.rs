@@ -41,6 +41,33 @@ fn tx(version: Version, input: Vec<TxIn>, output: Vec<TxOut>) -> Transaction {
     Transaction { version, lock_time: LockTime::ZERO, input, output }
 }
 
+/// Mines `txs` in a block of their own (`generateblock`: consensus only), noting in `events`
+/// (about `peg`) what mempool policy says of the first: the step needed a cooperative miner.
+pub(crate) fn mine_direct(
+    cx: &mut Cx<'_>,
+    peg: &str,
+    name: &str,
+    txs: &[Transaction],
+    events: &mut Vec<Event>,
+) -> Result<Outcome, RunError> {
+    let policy = cx.chain.test_accept_many(cx.node, &txs[..1])?;
+    if let Some(Err(rejection)) = policy.first() {
+        let text = format!(
+            "mempool policy refuses {name}: {}; a cooperative miner includes it",
+            rejection.message
+        );
+        events.push(Event::note(peg, text));
+    }
+    Ok(match cx.chain.mine_block_with(cx.node, txs)? {
+        Ok(hash) => {
+            let text = format!("{name} mined directly in block {hash} (consensus only)");
+            events.push(Event::note(peg, text));
+            Outcome::Accepted
+        }
+        Err(rejection) => Outcome::Rejected(rejection),
+    })
+}
+
 /// A TRUC lab's coins.
 pub(super) struct State {
     coins: Vec<OutPoint>,
@@ -163,28 +190,7 @@ impl PegRun for State {
                 Ok(()) => Outcome::Accepted,
                 Err(rejection) => Outcome::Rejected(rejection),
             },
-            Via::MineDirect => {
-                // What policy would have said, for the report: the step needed the miner.
-                let policy = cx.chain.test_accept_many(cx.node, &txs[..1])?;
-                if let Some(Err(rejection)) = policy.first() {
-                    result.events.push(Event::note(
-                        "policy",
-                        format!(
-                            "mempool policy refuses {}: {}; a cooperative miner includes it",
-                            step.name, rejection.message
-                        ),
-                    ));
-                }
-                match cx.chain.mine_block_with(cx.node, &txs)? {
-                    Ok(hash) => {
-                        result
-                            .events
-                            .push(Event::note("policy", format!("mined directly in block {hash}")));
-                        Outcome::Accepted
-                    }
-                    Err(rejection) => Outcome::Rejected(rejection),
-                }
-            }
+            Via::MineDirect => mine_direct(cx, "policy", &step.name, &txs, &mut result.events)?,
         };
         Ok(result.ended(outcome))
     }

@@ -97,7 +97,11 @@ pub(crate) struct Built {
 }
 
 impl Built {
-    fn new(version: i32, ins: Vec<(OutPoint, Sequence, TxOut)>, output: Vec<TxOut>) -> Self {
+    pub(crate) fn new(
+        version: i32,
+        ins: Vec<(OutPoint, Sequence, TxOut)>,
+        output: Vec<TxOut>,
+    ) -> Self {
         let input = ins.iter().map(|(o, s, _)| input(*o, *s)).collect();
         let prevouts = ins.into_iter().map(|(_, _, p)| p).collect();
         let tx =
@@ -258,6 +262,7 @@ pub(crate) struct Graph {
     pub(crate) assert_timeout: Built,
     pub(crate) disprove: Built,
     pub(crate) disprove_timeout: Built,
+    pub(crate) ready_to_reimburse: Built,
     pub(crate) next_round: Built,
     pub(crate) kickoff_not_finalized: Built,
     pub(crate) reimburse: Built,
@@ -354,24 +359,36 @@ impl Graph {
             ],
             burn.clone(),
         );
-        let collateral_value = at.collateral.1.value;
-        let next_round = Built::new(
+        // ReadyToReimburse moves the collateral on; the next round may spend it only
+        // `operator_reimburse` blocks later, the window in which an unfinalized kickoff is
+        // punished by burning it (KickoffNotFinalized).
+        let operator = at.collateral.1.script_pubkey.clone();
+        let ready_to_reimburse = Built::new(
             3,
             vec![collateral],
             vec![
                 TxOut {
-                    value: collateral_value - c - t.anchor() - FEE,
-                    script_pubkey: at.collateral.1.script_pubkey.clone(),
+                    value: at.collateral.1.value - t.anchor() - FEE,
+                    script_pubkey: operator.clone(),
                 },
-                TxOut { value: c, script_pubkey: at.collateral.1.script_pubkey.clone() },
                 anchor(t.anchor()),
             ],
         );
-        let kickoff_not_finalized = Built::new(
+        let ready = ready_to_reimburse.out(0);
+        let next_round = Built::new(
             3,
-            vec![with(k(vout::FINALIZER), DEFAULT), with(next_round.out(0), DEFAULT)],
-            burn,
+            vec![with(ready.clone(), seq(t.timeouts.operator_reimburse))],
+            vec![
+                TxOut {
+                    value: ready.1.value - c - t.anchor() - FEE,
+                    script_pubkey: operator.clone(),
+                },
+                TxOut { value: c, script_pubkey: operator },
+                anchor(t.anchor()),
+            ],
         );
+        let kickoff_not_finalized =
+            Built::new(3, vec![with(k(vout::FINALIZER), DEFAULT), with(ready, DEFAULT)], burn);
         let vault_out = move_to_vault.out(0);
         let reimburse = Built::new(
             3,
@@ -394,6 +411,7 @@ impl Graph {
             assert_timeout,
             disprove,
             disprove_timeout,
+            ready_to_reimburse,
             next_round,
             kickoff_not_finalized,
             reimburse,

@@ -101,6 +101,9 @@ struct TimeoutParams {
     assert: Option<u64>,
     /// Blocks the disprove window stays open after the kickoff (regtest: 120).
     disprove: Option<u64>,
+    /// Blocks between ReadyToReimburse and the next round, when an unfinalized kickoff can
+    /// still be punished (regtest: 2).
+    operator_reimburse: Option<u64>,
 }
 
 /// How connectors and anchors are valued.
@@ -120,15 +123,21 @@ pub(crate) struct Timeouts {
     pub(crate) challenge: u16,
     pub(crate) assert: u16,
     pub(crate) disprove: u16,
+    pub(crate) operator_reimburse: u16,
 }
 
 /// Clementine's `REGTEST_PARAMSET` (`crates/clementine-config/src/protocol.rs`).
-const CLEMENTINE_REGTEST: Timeouts =
-    Timeouts { user_takes_after: 200, challenge: 24, assert: 96, disprove: 120 };
+const CLEMENTINE_REGTEST: Timeouts = Timeouts {
+    user_takes_after: 200,
+    challenge: 24,
+    assert: 96,
+    disprove: 120,
+    operator_reimburse: 2,
+};
 /// The reference bridge on regtest: every timelock 2 blocks (`bridge/src/utils.rs`
 /// `num_blocks_per_network`).
 const BITVM_BRIDGE_REGTEST: Timeouts =
-    Timeouts { user_takes_after: 2, challenge: 2, assert: 2, disprove: 2 };
+    Timeouts { user_takes_after: 2, challenge: 2, assert: 2, disprove: 2, operator_reimburse: 2 };
 
 /// Which bridge the graph follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,6 +296,11 @@ impl Family for Bitvm2 {
             challenge: lock("challenge", t.and_then(|t| t.challenge), base.challenge),
             assert: lock("assert", t.and_then(|t| t.assert), base.assert),
             disprove: lock("disprove", t.and_then(|t| t.disprove), base.disprove),
+            operator_reimburse: lock(
+                "operator_reimburse",
+                t.and_then(|t| t.operator_reimburse),
+                base.operator_reimburse,
+            ),
         };
         if timeouts.assert > timeouts.disprove {
             let message = format!(
@@ -350,6 +364,7 @@ impl PegSpec for Spec {
                 "challenge": self.timeouts.challenge,
                 "assert": self.timeouts.assert,
                 "disprove": self.timeouts.disprove,
+                "operator_reimburse": self.timeouts.operator_reimburse,
             },
             "program": {
                 "input": self.program.input,

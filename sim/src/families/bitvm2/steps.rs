@@ -37,6 +37,10 @@ const FEE_COIN: Amount = Amount::from_sat(1_000_000);
 const CHILD_FEE: Amount = Amount::from_sat(5_000);
 /// Crowdfunding coins for challenges.
 const CROWD_COINS: usize = 2;
+/// What the operator's fronting coin holds beyond a payout (its fee and change).
+const FRONTING_MARGIN: Amount = Amount::from_sat(1_000_000);
+/// The user's withdrawal UTXO (a P2TR output's dust limit).
+const WITHDRAWAL_UTXO: Amount = Amount::from_sat(330);
 
 /// The deposit and its presigned graph.
 struct Deposit {
@@ -65,6 +69,8 @@ pub(super) struct State {
     crowd: Vec<(OutPoint, TxOut)>,
     collateral: (OutPoint, TxOut),
     kickoff_connector: (OutPoint, TxOut),
+    /// The operator's coin for fronting a payout (until it does).
+    fronting: Option<(OutPoint, TxOut)>,
     deposit: Option<Deposit>,
 }
 
@@ -115,13 +121,15 @@ impl State {
         };
         let vault = graph::vault_info(cx.secp, terms.nofn, terms.council_threshold, &terms.council);
         let operator_spk = graph::spk(&graph::key_only(cx.secp, operator));
-        // The operator's round (its collateral and kickoff connector), fee coins for CPFP
-        // children and the crowd's coins for a challenge: one funding transaction, mined.
+        // The operator's round (its collateral and kickoff connector) and the coin it fronts
+        // payouts from, fee coins for CPFP children and the crowd's coins for a challenge: one
+        // funding transaction (outputs in this order), mined.
         let crowd_value = spec.challenge_amount + Amount::from_sat(1_000_000);
         let connector_spk = graph::spk(&terms.kickoff_connector(cx.secp));
         let mut outputs = vec![
             (operator_spk.clone(), spec.collateral),
-            (connector_spk.clone(), terms.kickoff_connector_value()),
+            (connector_spk, terms.kickoff_connector_value()),
+            (operator_spk.clone(), spec.bridge_amount + FRONTING_MARGIN),
         ];
         outputs.extend(std::iter::repeat_n((anyone(), FEE_COIN), FEE_COINS));
         // The crowd's coins: anyone-can-spend too (a challenge is crowdfunded: whose coins
@@ -130,8 +138,10 @@ impl State {
         let round = cx.chain.fund_many(cx.node, &outputs)?;
         cx.txs.insert(format!("{peg}:round"), round.clone());
         cx.chain.mine(cx.node, 1, None)?;
-        let collateral = outpoints(&round, &operator_spk).remove(0);
-        let kickoff_connector = outpoints(&round, &connector_spk).remove(0);
+        let output = |vout: u32| {
+            (OutPoint::new(round.compute_txid(), vout), round.output[vout as usize].clone())
+        };
+        let (collateral, kickoff_connector, fronting) = (output(0), output(1), output(2));
         Ok(Self {
             peg: peg.to_owned(),
             preset: spec.preset,
@@ -149,6 +159,7 @@ impl State {
             crowd: outputs_where(&round, |o| o.script_pubkey == anyone() && o.value == crowd_value),
             collateral,
             kickoff_connector,
+            fronting: Some(fronting),
             deposit: None,
         })
     }
@@ -333,9 +344,11 @@ impl State {
         let needs_operator = matches!(
             step.tx,
             Tx::Kickoff
+                | Tx::Payout
                 | Tx::ChallengeTimeout
                 | Tx::Assert
                 | Tx::DisproveTimeout
+                | Tx::ReadyToReimburse
                 | Tx::NextRound
                 | Tx::Reimburse
         );
@@ -418,22 +431,7 @@ impl State {
                 b.tx.input[0].witness = leaf_witness(sigs, &leaf, &self.vault);
                 b
             }
-            Tx::Payout => {
-                let to = step.from.clone().expect("validated");
-                let script = cx.script_of(&Destination::Actor(to.clone()));
-                let marker = graph::op_return(&t.operator.serialize());
-                let outputs =
-                    vec![(script, self.bridge_amount), (marker.script_pubkey, Amount::ZERO)];
-                let tx = cx.chain.fund_many(cx.node, &outputs)?;
-                cx.txs.insert(step.name.clone(), tx.clone());
-                result.txs.push(MadeTx { name: step.name.clone(), tx, fee: None });
-                result.events.push(Event::PaidOut {
-                    peg: self.peg.clone(),
-                    to,
-                    amount: self.bridge_amount,
-                });
-                return Ok(Outcome::Accepted);
-            }
+            Tx::Payout => return self.payout(step, cx, result),
             Tx::Kickoff => {
                 let k = t.program.constants.len();
                 let claim = step.claim.unwrap_or(t.program.trace()[k]);
@@ -536,6 +534,12 @@ impl State {
                 b.tx.input[1].witness = finalizer(p.get(("disprove_timeout", 1)));
                 b
             }
+            Tx::ReadyToReimburse => {
+                let mut b = g.ready_to_reimburse.clone();
+                let sig = self.op_sig(cx, &b, 0, None);
+                b.tx.input[0].witness = Witness::from_slice(&[sig]);
+                b
+            }
             Tx::NextRound => {
                 let mut b = g.next_round.clone();
                 let sig = self.op_sig(cx, &b, 0, None);
@@ -560,6 +564,53 @@ impl State {
             Tx::KeyPath => return self.key_path(step, cx, result),
         };
         self.submit(cx, &step.name, &built, step.via, result)
+    }
+
+    /// The operator fronts a withdrawal (Clementine `operator.rs`): the user made a small
+    /// withdrawal UTXO and signed it with SIGHASH_SINGLE|ANYONECANPAY over the payout output,
+    /// so any operator can complete the transaction with its own coin and change.
+    fn payout(
+        &mut self,
+        step: &Step,
+        cx: &mut Cx<'_>,
+        result: &mut StepResult,
+    ) -> Result<Outcome, RunError> {
+        let Some(fronting) = self.fronting.clone() else {
+            return Ok(stalled("one-deposit", "the operator already fronted this peg's payout"));
+        };
+        let user = step.from.clone().expect("validated");
+        let user_key = cx.keys.user_public(Purpose::Staking, &user).inner.x_only_public_key().0;
+        let withdrawal = graph::spk(&graph::key_only(cx.secp, user_key));
+        let utxo = TxOut { value: WITHDRAWAL_UTXO, script_pubkey: withdrawal.clone() };
+        let paid = cx.pay(&user, vec![utxo.clone()], &format!("{}:utxo", step.name))?;
+        result.txs.extend(paid.made.clone());
+        let Some((utxo_at, _)) = paid.paying(&withdrawal) else { return Ok(paid.outcome) };
+        cx.chain.mine(cx.node, 1, None)?;
+        let to = cx.script_of(&Destination::Actor(user.clone()));
+        let payout = TxOut { value: self.bridge_amount, script_pubkey: to };
+        let anchor = TxOut { value: graph::ANCHOR, script_pubkey: p2a() };
+        let change = fronting.1.value + WITHDRAWAL_UTXO - payout.value - anchor.value - FEE;
+        let change = TxOut { value: change, script_pubkey: self.operator_spk.clone() };
+        let marker = graph::op_return(&self.terms.operator.serialize());
+        let dft = Sequence::ENABLE_RBF_NO_LOCKTIME;
+        let mut b = Built::new(
+            3,
+            vec![(utxo_at, dft, utxo), (fronting.0, dft, fronting.1)],
+            vec![payout, change, anchor, marker],
+        );
+        let secret = cx.keys.user_secret(Purpose::Staking, &user).expect("a user's key");
+        let single_acp = TapSighashType::SinglePlusAnyoneCanPay;
+        let user_sig = presign::operator_sig(cx.secp, &secret, &b, 0, None, single_acp);
+        let operator_sig = self.op_sig(cx, &b, 1, None);
+        b.tx.input[0].witness = Witness::from_slice(&[user_sig]);
+        b.tx.input[1].witness = Witness::from_slice(&[operator_sig]);
+        let outcome = self.submit(cx, &step.name, &b, step.via, result)?;
+        if matches!(outcome, Outcome::Accepted) {
+            self.fronting = None;
+            let amount = self.bridge_amount;
+            result.events.push(Event::PaidOut { peg: self.peg.clone(), to: user, amount });
+        }
+        Ok(outcome)
     }
 
     /// The internal key's holder spends an output by key path (the reference bridge's real
@@ -717,6 +768,7 @@ fn describe(tx: Tx) -> &'static str {
         Tx::AssertTimeout => "assert timeout (collateral burned)",
         Tx::Disprove => "disprove",
         Tx::DisproveTimeout => "disprove timeout",
+        Tx::ReadyToReimburse => "ready to reimburse",
         Tx::NextRound => "next round",
         Tx::KickoffNotFinalized => "kickoff not finalized (collateral burned)",
         Tx::Reimburse => "reimburse the operator",

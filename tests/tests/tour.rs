@@ -20,7 +20,7 @@ fn tour() -> Vec<PathBuf> {
 #[test]
 fn each_lesson_explains_as_pinned() {
     let files = tour();
-    assert_eq!(files.len(), 5, "five lessons");
+    assert_eq!(files.len(), 6, "six lessons");
     for file in files {
         let (mut scenarios, problems) = suite::load_all(std::slice::from_ref(&file), None);
         assert!(problems.is_empty(), "{problems:?}");

@@ -519,3 +519,27 @@ pub(crate) fn shapes() -> Vec<TxShape> {
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use bitcoin::secp256k1::SecretKey;
+    use miniscript::Descriptor;
+
+    use super::*;
+
+    /// The vault is what a miniscript descriptor of the same policy gives (Clementine checks
+    /// its `Multisig` the same way, against Core's `tr(NUMS, multi_a(...))`, in
+    /// `core/src/builder/script.rs`).
+    #[test]
+    fn the_vault_is_the_descriptor_of_its_two_leaves() {
+        let secp = Secp256k1::new();
+        let key = |i: u8| SecretKey::from_slice(&[i; 32]).unwrap().x_only_public_key(&secp).0;
+        let (nofn, c1, c2) = (key(1), key(2), key(3));
+        let ours = spk(&vault_info(&secp, nofn, 1, &[c1, c2]));
+        let text = format!("tr({},{{pk({nofn}),multi_a(1,{c1},{c2})}})", script::NUMS);
+        let descriptor = Descriptor::<XOnlyPublicKey>::from_str(&text).unwrap();
+        assert_eq!(ours, descriptor.script_pubkey());
+    }
+}

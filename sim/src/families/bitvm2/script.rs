@@ -1,6 +1,7 @@
 //! The graph's leaf scripts, in Clementine's shapes (chainwayxyz/clementine
-//! `core/src/builder/script.rs` @ b61efacf; peg-catalog-2.md §4.1), and the toy computation
-//! whose steps the disprove leaves check (§4.4).
+//! `core/src/builder/script.rs` @ b61efacf: `Multisig::to_script_buf` l.247,
+//! `TimelockScript` l.394, `BaseDepositScript` l.487; peg-catalog-2.md §4.1), and the toy
+//! computation whose steps the disprove leaves check (§4.4).
 
 use bitcoin::{
     ScriptBuf, XOnlyPublicKey,

@@ -54,18 +54,19 @@ pub(crate) fn deposit_info<C: Verification>(
     script::tree(secp, internal, &leaves)
 }
 
-/// The vault: the committee's leaf and the council's.
+/// The vault: the committee's leaf and the council's, under `internal` (NUMS; the committee's
+/// key in the reference bridge's connector_0).
 pub(crate) fn vault_info<C: Verification>(
     secp: &Secp256k1<C>,
+    internal: XOnlyPublicKey,
     nofn: XOnlyPublicKey,
     k: usize,
     council: &[XOnlyPublicKey],
 ) -> TaprootSpendInfo {
     let leaves = [script::checksig(nofn), script::multisig(k, council)];
-    script::tree(secp, script::nums(), &leaves)
+    script::tree(secp, internal, &leaves)
 }
 
-/// The output key of `info`.
 /// The output script of `info`.
 pub(crate) fn spk(info: &TaprootSpendInfo) -> ScriptBuf {
     ScriptBuf::new_p2tr_tweaked(info.output_key())
@@ -537,7 +538,7 @@ mod tests {
         let secp = Secp256k1::new();
         let key = |i: u8| SecretKey::from_slice(&[i; 32]).unwrap().x_only_public_key(&secp).0;
         let (nofn, c1, c2) = (key(1), key(2), key(3));
-        let ours = spk(&vault_info(&secp, nofn, 1, &[c1, c2]));
+        let ours = spk(&vault_info(&secp, script::nums(), nofn, 1, &[c1, c2]));
         let text = format!("tr({},{{pk({nofn}),multi_a(1,{c1},{c2})}})", script::NUMS);
         let descriptor = Descriptor::<XOnlyPublicKey>::from_str(&text).unwrap();
         assert_eq!(ours, descriptor.script_pubkey());

@@ -343,8 +343,13 @@ impl PegSpec for Spec {
         let secp = Secp256k1::verification_only();
         let committee = self.committee(keys);
         let nofn = committee.key();
-        let vault =
-            graph::vault_info(&secp, nofn, self.council_threshold, &self.council_keys(keys));
+        let vault = graph::vault_info(
+            &secp,
+            self.vault_internal(nofn),
+            nofn,
+            self.council_threshold,
+            &self.council_keys(keys),
+        );
         json!({
             "preset": match self.preset { Preset::Clementine => "clementine", Preset::BitvmBridge => "bitvm-bridge" },
             "nofn": nofn.to_string(),
@@ -390,7 +395,13 @@ impl PegSpec for Spec {
         let mut locks = Vec::new();
         // The vault: the committee, or the council alone.
         let council = self.council_keys(keys);
-        let vault = graph::vault_info(&secp, nofn, self.council_threshold, &council);
+        let vault = graph::vault_info(
+            &secp,
+            self.vault_internal(nofn),
+            nofn,
+            self.council_threshold,
+            &council,
+        );
         let council_leaf = script::multisig(self.council_threshold, &council);
         let mut holders = Holders::from([(nofn_pk, nofn_holder.clone())]);
         for (name, key) in self.council.iter().zip(&council) {
@@ -403,6 +414,18 @@ impl PegSpec for Spec {
         )];
         let mut paths =
             vec![SpendPath::new("committee moves the vault", "the vault", Policy::pk(NOFN))];
+        if self.preset == Preset::BitvmBridge {
+            templates.push(lock::Template::new(
+                Wrap::KeyPath(Box::new(vault.clone())),
+                vec![Slot::Sig(nofn_pk)],
+                Timelocks::default(),
+            ));
+            paths.push(SpendPath::new(
+                "committee's key path (connector_0's internal key), at any time",
+                "the vault",
+                Policy::pk(NOFN),
+            ));
+        }
         // Without a council its leaf holds only the NUMS key: no path anyone can take.
         if !self.council.is_empty() {
             templates.push(lock::Template::new(
@@ -528,6 +551,7 @@ impl PegSpec for Spec {
             "the committee's presigned graph: every verifier deletes its key after presigning (Clementine's model); a verifier that keeps it can sign anything with the others".into(),
             "the toy program stands in for the SNARK verifier: a real bridge disproves a Groth16 proof in up to ~4 MWU chunks".into(),
             "freezing: once the graph is presigned no verifier is needed again (the reimbursement is presigned); verifiers refusing to presign block only new deposits, and payouts need one live operator".into(),
+            "challenges are open to anyone (SINGLE|ANYONECANPAY), but a disprove spends the collateral with the operator's presignature, which only the verifiers hold: disprovers are permissioned".into(),
         ];
         if self.preset == Preset::BitvmBridge {
             trust.push("Bitlayer runs this graph's lineage (bitlayer-org/BitVM), but its live peg is MPC custody (BitcoinLayers, content/layers/bitlayer.ts)".into());
@@ -541,6 +565,15 @@ impl PegSpec for Spec {
 }
 
 impl Spec {
+    /// The vault's internal key: NUMS (Clementine) or the committee's (the reference bridge's
+    /// connector_0).
+    fn vault_internal(&self, nofn: XOnlyPublicKey) -> XOnlyPublicKey {
+        match self.preset {
+            Preset::Clementine => script::nums(),
+            Preset::BitvmBridge => nofn,
+        }
+    }
+
     /// The deposit's internal key: NUMS (Clementine) or the depositor's (the reference
     /// bridge's connector_z).
     fn deposit_internal(&self, depositor: XOnlyPublicKey) -> XOnlyPublicKey {

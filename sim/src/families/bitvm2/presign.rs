@@ -136,7 +136,7 @@ pub(crate) fn bench(n: usize) -> (usize, std::time::Duration, std::time::Duratio
         collateral: coin(1, 100_000_000),
         kickoff_connector: coin(2, 1_650),
     };
-    let vault = graph::vault_info(&secp, terms.nofn, 1, &terms.council);
+    let vault = graph::vault_info(&secp, script::nums(), terms.nofn, 1, &terms.council);
     let spk = graph::spk(&graph::key_only(&secp, op));
     let built = Graph::build(&secp, &terms, &anchors, &vault, &spk, Amount::from_sat(200_000_000));
     let leaf = script::deposit(terms.nofn, [0; 20]);

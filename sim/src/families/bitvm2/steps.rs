@@ -119,7 +119,13 @@ impl State {
             wots,
             disprove_internal,
         };
-        let vault = graph::vault_info(cx.secp, terms.nofn, terms.council_threshold, &terms.council);
+        let vault = graph::vault_info(
+            cx.secp,
+            spec.vault_internal(terms.nofn),
+            terms.nofn,
+            terms.council_threshold,
+            &terms.council,
+        );
         let operator_spk = graph::spk(&graph::key_only(cx.secp, operator));
         // The operator's round (its collateral and kickoff connector) and the coin it fronts
         // payouts from, fee coins for CPFP children and the crowd's coins for a challenge: one

@@ -50,11 +50,12 @@ impl<'r, 'a> Reader<'r, 'a> {
         &self.peg
     }
 
-    /// The path of one of the table's keys (`""`: the table itself).
+    /// The path of one of the table's keys (`""`: the table itself; `a.b`: key `b` of the
+    /// inline table at `a`).
     pub(crate) fn at(&self, k: &str) -> Vec<Seg> {
         let mut p = self.path.clone();
         if !k.is_empty() {
-            p.push(key(k));
+            p.extend(k.split('.').map(key));
         }
         p
     }

@@ -241,10 +241,13 @@ impl Family for Bitvm2 {
         let p: Params = r.parse()?;
         let preset = match p.preset.as_deref() {
             None => Preset::Clementine,
-            Some(name) => r.preset(
-                name,
-                &[("clementine", Preset::Clementine), ("bitvm-bridge", Preset::BitvmBridge)],
-            )?,
+            // An unknown preset is reported; the rest is still checked, as Clementine.
+            Some(name) => r
+                .preset(
+                    name,
+                    &[("clementine", Preset::Clementine), ("bitvm-bridge", Preset::BitvmBridge)],
+                )
+                .unwrap_or(Preset::Clementine),
         };
         let verifiers = match &p.verifiers {
             Some(spec) => r.members("verifiers", spec, "verifier"),

@@ -163,6 +163,10 @@ const STALLS: &[Code] = &[
     Code { code: "no-coins", meaning: "the peg's fee and crowdfunding coins are used up" },
     Code { code: "one-deposit", meaning: "a bitvm2 peg runs one deposit's graph" },
     Code {
+        code: "not-presigned",
+        meaning: "the committee never presigned the graph: a verifier was offline at deposit (MuSig2 n-of-n needs all)",
+    },
+    Code {
         code: "nums-key-path",
         meaning: "the output's internal key is the NUMS point (Clementine's UNSPENDABLE_XONLY_PUBKEY): nobody can sign its key path",
     },

@@ -48,7 +48,8 @@ struct Deposit {
     info: TaprootSpendInfo,
     out: (OutPoint, TxOut),
     graph: Graph,
-    presigned: Presigned,
+    /// None when a verifier was offline: MuSig2 n-of-n needs every one of them.
+    presigned: Option<Presigned>,
 }
 
 /// A BitVM2 peg's running state.
@@ -59,6 +60,7 @@ pub(super) struct State {
     committee: Committee,
     operator: String,
     operator_secret: SecretKey,
+    verifiers: Vec<String>,
     council: Vec<String>,
     bridge_amount: Amount,
     challenge_amount: Amount,
@@ -155,6 +157,7 @@ impl State {
             committee,
             operator: spec.operator.clone(),
             operator_secret,
+            verifiers: spec.verifiers.clone(),
             council: spec.council.clone(),
             bridge_amount: spec.bridge_amount,
             challenge_amount: spec.challenge_amount,
@@ -304,22 +307,34 @@ impl State {
             self.challenge_amount,
         );
         let deposit_leaf = script::deposit(self.terms.nofn, evm);
-        let presigned = presign::presign(
-            cx.secp,
-            &self.committee,
-            &self.operator_secret,
-            &self.terms,
-            &graph,
-            &deposit_leaf,
-        );
-        result.events.push(Event::note(
-            &self.peg,
-            format!(
-                "the committee ({} verifiers) presigned the graph: {} MuSig2 sessions (BIP-327), n-of-n; the operator presigned its challenge output (SINGLE|ANYONECANPAY) and the collateral's burns",
-                self.committee.size(),
-                presigned.sessions
-            ),
-        ));
+        let offline: Vec<&str> =
+            self.verifiers.iter().filter(|v| cx.signer(v).is_err()).map(String::as_str).collect();
+        let presigned = if offline.is_empty() {
+            let presigned = presign::presign(
+                cx.secp,
+                &self.committee,
+                &self.operator_secret,
+                &self.terms,
+                &graph,
+                &deposit_leaf,
+            );
+            result.events.push(Event::note(
+                &self.peg,
+                format!(
+                    "the committee ({} verifiers) presigned the graph: {} MuSig2 sessions (BIP-327), n-of-n; the operator presigned its challenge output (SINGLE|ANYONECANPAY) and the collateral's burns",
+                    self.committee.size(),
+                    presigned.sessions
+                ),
+            ));
+            Some(presigned)
+        } else {
+            let text = format!(
+                "the committee cannot presign: {} offline, and MuSig2 n-of-n needs every verifier; the deposit stays where it is until the user takes it back",
+                offline.join(", ")
+            );
+            result.events.push(Event::note(&self.peg, text));
+            None
+        };
         result.events.push(Event::Deposited {
             peg: self.peg.clone(),
             name: step.name.clone(),
@@ -344,7 +359,15 @@ impl State {
             return Ok(stalled("no-deposit", "the peg has no deposit yet"));
         };
         let g = d.graph.clone();
-        let p = d.presigned.clone();
+        let p = match (&d.presigned, step.tx) {
+            (Some(p), _) => p.clone(),
+            // The depositor's own spends need no presignature.
+            (None, Tx::TakeBack | Tx::KeyPath) => Presigned::default(),
+            (None, _) => {
+                let why = "the committee never presigned this deposit's graph (a verifier was offline at deposit)";
+                return Ok(stalled("not-presigned", why));
+            }
+        };
         let t = self.terms.clone();
         let s = cx.secp;
         let needs_operator = matches!(

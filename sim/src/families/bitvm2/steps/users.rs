@@ -1,0 +1,196 @@
+//! What the depositor, the operator fronting a payout and the holders of real internal keys
+//! do outside the presigned graph.
+
+use bitcoin::{
+    Sequence, TxOut, Witness,
+    key::{Keypair, TapTweak},
+    secp256k1::Message,
+    sighash::TapSighashType,
+    taproot::Signature,
+};
+
+use super::super::{
+    Preset,
+    graph::{self, Anchors, Built, FEE, Graph, vout},
+    presign::{self},
+    script::{self},
+    verbs::{KeyPathOutput, Step},
+};
+use super::{Deposit, State, WITHDRAWAL_UTXO};
+use crate::{
+    families::truc::steps::p2a,
+    run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, stalled},
+    scenario::Destination,
+};
+
+impl State {
+    pub(super) fn deposit_step(
+        &mut self,
+        step: &Step,
+        cx: &mut Cx<'_>,
+        result: &mut StepResult,
+    ) -> Result<Outcome, RunError> {
+        if self.deposit.is_some() {
+            return Ok(stalled("one-deposit", "this peg runs one deposit's graph"));
+        }
+        let user = step.from.clone().expect("validated");
+        let depositor = cx.keys.user_public(Purpose::Staking, &user).inner.x_only_public_key().0;
+        let evm = graph::evm_address(cx.keys, &user);
+        let internal = match self.preset {
+            Preset::Clementine => script::nums(),
+            Preset::BitvmBridge => depositor,
+        };
+        let info = graph::deposit_info(
+            cx.secp,
+            internal,
+            self.terms.nofn,
+            evm,
+            depositor,
+            self.terms.timeouts.user_takes_after,
+        );
+        let spk = graph::spk(&info);
+        let paid = cx.pay(
+            &user,
+            vec![TxOut { value: self.bridge_amount, script_pubkey: spk.clone() }],
+            &step.name,
+        )?;
+        result.txs.extend(paid.made.clone());
+        let Some((outpoint, value)) = paid.paying(&spk) else { return Ok(paid.outcome) };
+        let out = (outpoint, TxOut { value, script_pubkey: spk });
+        let anchors = Anchors {
+            deposit: out.clone(),
+            collateral: self.collateral.clone(),
+            kickoff_connector: self.kickoff_connector.clone(),
+        };
+        let graph = Graph::build(
+            cx.secp,
+            &self.terms,
+            &anchors,
+            &self.vault,
+            &self.operator_spk,
+            self.challenge_amount,
+        );
+        let deposit_leaf = script::deposit(self.terms.nofn, evm);
+        let offline: Vec<&str> =
+            self.verifiers.iter().filter(|v| cx.signer(v).is_err()).map(String::as_str).collect();
+        let presigned = if offline.is_empty() {
+            let presigned = presign::presign(
+                cx.secp,
+                &self.committee,
+                &self.operator_secret,
+                &self.terms,
+                &graph,
+                &deposit_leaf,
+            );
+            result.events.push(Event::note(
+                &self.peg,
+                format!(
+                    "the committee ({} verifiers) presigned the graph: {} MuSig2 sessions (BIP-327), n-of-n; the operator presigned its challenge output (SINGLE|ANYONECANPAY) and the collateral's burns",
+                    self.committee.size(),
+                    presigned.sessions
+                ),
+            ));
+            Some(presigned)
+        } else {
+            let text = format!(
+                "the committee cannot presign: {} offline, and MuSig2 n-of-n needs every verifier; the deposit stays where it is until the user takes it back",
+                offline.join(", ")
+            );
+            result.events.push(Event::note(&self.peg, text));
+            None
+        };
+        result.events.push(Event::Deposited {
+            peg: self.peg.clone(),
+            name: step.name.clone(),
+            amount: value,
+        });
+        self.deposit = Some(Deposit { user, info, out, graph, presigned });
+        Ok(paid.outcome)
+    }
+
+    /// The operator fronts a withdrawal (Clementine `operator.rs`): the user made a small
+    /// withdrawal UTXO and signed it with SIGHASH_SINGLE|ANYONECANPAY over the payout output,
+    /// so any operator can complete the transaction with its own coin and change.
+    pub(super) fn payout(
+        &mut self,
+        step: &Step,
+        cx: &mut Cx<'_>,
+        result: &mut StepResult,
+    ) -> Result<Outcome, RunError> {
+        let Some(fronting) = self.fronting.clone() else {
+            return Ok(stalled("one-deposit", "the operator already fronted this peg's payout"));
+        };
+        let user = step.from.clone().expect("validated");
+        let user_key = cx.keys.user_public(Purpose::Staking, &user).inner.x_only_public_key().0;
+        let withdrawal = graph::spk(&graph::key_only(cx.secp, user_key));
+        let utxo = TxOut { value: WITHDRAWAL_UTXO, script_pubkey: withdrawal.clone() };
+        let paid = cx.pay(&user, vec![utxo.clone()], &format!("{}:utxo", step.name))?;
+        result.txs.extend(paid.made.clone());
+        let Some((utxo_at, _)) = paid.paying(&withdrawal) else { return Ok(paid.outcome) };
+        cx.chain.mine(cx.node, 1, None)?;
+        let to = cx.script_of(&Destination::Actor(user.clone()));
+        let payout = TxOut { value: self.bridge_amount, script_pubkey: to };
+        let anchor = TxOut { value: graph::ANCHOR, script_pubkey: p2a() };
+        let change = fronting.1.value + WITHDRAWAL_UTXO - payout.value - anchor.value - FEE;
+        let change = TxOut { value: change, script_pubkey: self.operator_spk.clone() };
+        let marker = graph::op_return(&self.terms.operator.serialize());
+        let dft = Sequence::ENABLE_RBF_NO_LOCKTIME;
+        let mut b = Built::new(
+            3,
+            vec![(utxo_at, dft, utxo), (fronting.0, dft, fronting.1)],
+            vec![payout, change, anchor, marker],
+        );
+        let secret = cx.keys.user_secret(Purpose::Staking, &user).expect("a user's key");
+        let single_acp = TapSighashType::SinglePlusAnyoneCanPay;
+        let user_sig = presign::operator_sig(cx.secp, &secret, &b, 0, None, single_acp);
+        let operator_sig = self.op_sig(cx, &b, 1, None);
+        b.tx.input[0].witness = Witness::from_slice(&[user_sig]);
+        b.tx.input[1].witness = Witness::from_slice(&[operator_sig]);
+        let outcome = self.submit(cx, &step.name, &b, step.via, result)?;
+        if matches!(outcome, Outcome::Accepted) {
+            self.fronting = None;
+            let amount = self.bridge_amount;
+            result.events.push(Event::PaidOut { peg: self.peg.clone(), to: user, amount });
+        }
+        Ok(outcome)
+    }
+
+    /// The internal key's holder spends an output by key path (the reference bridge's real
+    /// internal keys); under NUMS nobody can.
+    pub(super) fn key_path(
+        &mut self,
+        step: &Step,
+        cx: &mut Cx<'_>,
+        result: &mut StepResult,
+    ) -> Result<Outcome, RunError> {
+        let d = self.deposit.as_ref().expect("checked by run");
+        if self.preset == Preset::Clementine {
+            return Ok(stalled(
+                "nums-key-path",
+                "the output's internal key is the NUMS point (Clementine's UNSPENDABLE_XONLY_PUBKEY): nobody holds it",
+            ));
+        }
+        let (from, info, secret, outputs) = match step.output {
+            KeyPathOutput::Deposit => {
+                let secret = cx.keys.user_secret(Purpose::Staking, &d.user).expect("a user's key");
+                let to = cx.script_of(&Destination::Actor(d.user.clone()));
+                let outputs = vec![TxOut { value: d.out.1.value - FEE, script_pubkey: to }];
+                (d.out.clone(), d.info.clone(), secret, outputs)
+            }
+            KeyPathOutput::DisproveConnector => {
+                let from = d.graph.kickoff.out(vout::DISPROVE);
+                let info = self.terms.disprove_info(cx.secp);
+                (from, info, self.operator_secret, vec![graph::op_return(b"peglab")])
+            }
+        };
+        let mut b = graph::spend(from, Sequence::ENABLE_RBF_NO_LOCKTIME, outputs);
+        let keypair = Keypair::from_secret_key(cx.secp, &secret)
+            .tap_tweak(cx.secp, info.merkle_root())
+            .to_keypair();
+        let digest = Message::from_digest(b.sighash(0, None, TapSighashType::Default));
+        let signature = cx.secp.sign_schnorr_no_aux_rand(&digest, &keypair);
+        let sig = Signature { signature, sighash_type: TapSighashType::Default }.to_vec();
+        b.tx.input[0].witness = Witness::from_slice(&[sig]);
+        self.submit(cx, &step.name, &b, step.via, result)
+    }
+}

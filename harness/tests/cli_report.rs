@@ -89,8 +89,9 @@ fn explain_html_is_one_page() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let page = std::fs::read_to_string(&html).unwrap();
-    assert_eq!(page.matches("<section class=\"explained\"").count(), 5);
+    assert_eq!(page.matches("<section class=\"explained\"").count(), 6);
     assert!(page.contains("declared: signers' aggregate key is 3 of 5"));
+    assert!(page.contains("yellow (Medium)"), "lesson 6: the optimistic bridge's grade");
     let dom = chromium(&["--dump-dom", &format!("file://{}", html.display())]);
     assert!(String::from_utf8_lossy(&dom.stdout).contains("data-checked=\"ok\""));
 }

@@ -14,6 +14,7 @@
 //! without BN254 (§4.4).
 
 pub(crate) mod graph;
+mod locks;
 pub(crate) mod musig;
 pub(crate) mod presign;
 mod script;
@@ -34,12 +35,8 @@ use serde_json::{Value, json};
 
 use crate::{
     family::{Code, Family, PegRun, PegSpec, StepSpec, Verb},
-    lock::{self, Holders, Lock, Slot, Spender, TxShape, Wrap},
-    policy::{Policy, SpendPath, Timelocks},
-    run::{
-        Cx, RunError,
-        keys::{KeyBook, Purpose},
-    },
+    lock::{Lock, TxShape},
+    run::{Cx, RunError, keys::KeyBook},
     scenario::{Members, Reader},
 };
 use musig::Committee;
@@ -394,129 +391,7 @@ impl PegSpec for Spec {
     }
 
     fn locks(&self, keys: &KeyBook) -> Vec<Lock> {
-        let secp = Secp256k1::new();
-        let committee = self.committee(keys);
-        let nofn = committee.key();
-        let nofn_pk = even(nofn);
-        let nofn_holder = (NOFN.to_owned(), Some(committee.aggregate_secret()));
-        let mut locks = Vec::new();
-        // The vault: the committee, or the council alone.
-        let council = self.council_keys(keys);
-        let vault = graph::vault_info(
-            &secp,
-            self.vault_internal(nofn),
-            nofn,
-            self.council_threshold,
-            &council,
-        );
-        let council_leaf = script::multisig(self.council_threshold, &council);
-        let mut holders = Holders::from([(nofn_pk, nofn_holder.clone())]);
-        for (name, key) in self.council.iter().zip(&council) {
-            holders.insert(even(*key), (name.clone(), keys.secret(name)));
-        }
-        let mut templates = vec![lock::Template::new(
-            Wrap::Leaf(script::checksig(nofn), Box::new(vault.clone())),
-            vec![Slot::Sig(nofn_pk)],
-            Timelocks::default(),
-        )];
-        let mut paths =
-            vec![SpendPath::new("committee moves the vault", "the vault", Policy::pk(NOFN))];
-        if self.preset == Preset::BitvmBridge {
-            templates.push(lock::Template::new(
-                Wrap::KeyPath(Box::new(vault.clone())),
-                vec![Slot::Sig(nofn_pk)],
-                Timelocks::default(),
-            ));
-            paths.push(SpendPath::new(
-                "committee's key path (connector_0's internal key), at any time",
-                "the vault",
-                Policy::pk(NOFN),
-            ));
-        }
-        // Without a council its leaf holds only the NUMS key: no path anyone can take.
-        if !self.council.is_empty() {
-            templates.push(lock::Template::new(
-                Wrap::Leaf(council_leaf, Box::new(vault.clone())),
-                vec![Slot::MultiA {
-                    k: self.council_threshold,
-                    keys: council.iter().map(|k| even(*k)).collect(),
-                }],
-                Timelocks::default(),
-            ));
-            paths.push(SpendPath::new(
-                "security council moves the vault",
-                "the vault",
-                Policy::multi(self.council_threshold, &self.council),
-            ));
-        }
-        locks.push(Lock::new(
-            "the vault",
-            bitcoin::ScriptBuf::new_p2tr_tweaked(vault.output_key()),
-            paths,
-            Spender::Templates(templates),
-            holders,
-        ));
-        // Each user's deposit: the committee moves it, or the user takes it back.
-        for user in keys.users() {
-            let depositor = keys.user_public(Purpose::Staking, user).inner.x_only_public_key().0;
-            let evm = graph::evm_address(keys, user);
-            let info = graph::deposit_info(
-                &secp,
-                self.deposit_internal(depositor),
-                nofn,
-                evm,
-                depositor,
-                self.timeouts.user_takes_after,
-            );
-            let deposit_leaf = script::deposit(nofn, evm);
-            let take_back = script::timelock(depositor, self.timeouts.user_takes_after);
-            let user_pk = even(depositor);
-            let older = Timelocks {
-                blocks_old: u32::from(self.timeouts.user_takes_after),
-                ..Timelocks::default()
-            };
-            let coins = format!("{user}'s deposit");
-            let mut templates = vec![
-                lock::Template::new(
-                    Wrap::Leaf(deposit_leaf, Box::new(info.clone())),
-                    vec![Slot::Sig(nofn_pk)],
-                    Timelocks::default(),
-                ),
-                lock::Template::new(
-                    Wrap::Leaf(take_back, Box::new(info.clone())),
-                    vec![Slot::Sig(user_pk)],
-                    older,
-                ),
-            ];
-            let mut paths = vec![
-                SpendPath::new("committee moves it to the vault", &coins, Policy::pk(NOFN)),
-                SpendPath::new(
-                    "depositor takes it back after the timelock",
-                    &coins,
-                    Policy::pk(user).after_blocks(self.timeouts.user_takes_after),
-                ),
-            ];
-            let spk = graph::spk(&info);
-            if self.preset == Preset::BitvmBridge {
-                templates.push(lock::Template::new(
-                    Wrap::KeyPath(Box::new(info)),
-                    vec![Slot::Sig(user_pk)],
-                    Timelocks::default(),
-                ));
-                paths.push(SpendPath::new(
-                    "depositor's key path (connector_z's internal key)",
-                    &coins,
-                    Policy::pk(user),
-                ));
-            }
-            let user_sk = keys.user_secret(Purpose::Staking, user);
-            let holders = Holders::from([
-                (nofn_pk, nofn_holder.clone()),
-                (user_pk, (user.to_owned(), user_sk)),
-            ]);
-            locks.push(Lock::new(&coins, spk, paths, Spender::Templates(templates), holders));
-        }
-        locks
+        locks::of(self, keys)
     }
 
     fn transactions(&self) -> Vec<TxShape> {

@@ -56,6 +56,9 @@ struct Params {
     /// "clementine" (default: NUMS internal keys, Clementine's regtest timelocks) or
     /// "bitvm-bridge" (the BitVM reference bridge: real internal keys, every timelock 2 blocks).
     preset: Option<String>,
+    /// Clementine's timelocks: "regtest" (default, `REGTEST_PARAMSET`) or "testnet4" (its
+    /// testnet4 configuration: a 144-block challenge window, 720 blocks to disprove).
+    paramset: Option<String>,
     /// The committee: a count (verifier-1..) or signer names; all of them sign (MuSig2).
     verifiers: Option<Members>,
     /// The operator (a signer; default "operator").
@@ -130,6 +133,15 @@ const CLEMENTINE_REGTEST: Timeouts = Timeouts {
     assert: 96,
     disprove: 120,
     operator_reimburse: 2,
+};
+/// Clementine's testnet4 configuration (peg-catalog-2.md §4.1: the testnet4 toml, equal to
+/// `core/src/test/data/protocol_paramset.toml`'s timelocks).
+const CLEMENTINE_TESTNET4: Timeouts = Timeouts {
+    user_takes_after: 200,
+    challenge: 144,
+    assert: 576,
+    disprove: 720,
+    operator_reimburse: 12,
 };
 /// The reference bridge on regtest: every timelock 2 blocks (`bridge/src/utils.rs`
 /// `num_blocks_per_network`).
@@ -282,9 +294,20 @@ impl Family for Bitvm2 {
         let bridge_amount = amount("bridge_amount", &p.bridge_amount, 1_000_000_000);
         let collateral = amount("collateral", &p.collateral, 100_000_000);
         let challenge_amount = amount("challenge_amount", &p.challenge_amount, 200_000_000);
-        let base = match preset {
-            Preset::Clementine => CLEMENTINE_REGTEST,
-            Preset::BitvmBridge => BITVM_BRIDGE_REGTEST,
+        let base = match (preset, p.paramset.as_deref()) {
+            (Preset::Clementine, None | Some("regtest")) => CLEMENTINE_REGTEST,
+            (Preset::Clementine, Some("testnet4")) => CLEMENTINE_TESTNET4,
+            (Preset::Clementine, Some(other)) => {
+                let message = format!("unknown paramset `{other}`; known: regtest, testnet4");
+                r.report("paramset", message, None);
+                CLEMENTINE_REGTEST
+            }
+            (Preset::BitvmBridge, None) => BITVM_BRIDGE_REGTEST,
+            (Preset::BitvmBridge, Some(_)) => {
+                let message = "`paramset` is Clementine's; the reference bridge's regtest timelocks are all 2 blocks (set `timeouts` to change them)";
+                r.report("paramset", message, None);
+                BITVM_BRIDGE_REGTEST
+            }
         };
         let t = p.timeouts.as_ref();
         let mut lock = |key: &str, given: Option<u64>, default: u16| match given {

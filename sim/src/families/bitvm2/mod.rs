@@ -172,6 +172,10 @@ const STALLS: &[Code] = &[
     Code { code: "no-coins", meaning: "the peg's fee and crowdfunding coins are used up" },
     Code { code: "one-deposit", meaning: "a bitvm2 peg runs one deposit's graph" },
     Code {
+        code: "verifier-offline",
+        meaning: "a live committee signature (the optimistic payout) needs every verifier online",
+    },
+    Code {
         code: "not-presigned",
         meaning: "the committee never presigned the graph: a verifier was offline at deposit (MuSig2 n-of-n needs all)",
     },

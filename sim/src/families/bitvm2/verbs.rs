@@ -21,6 +21,7 @@ pub(crate) enum Tx {
     MoveToVault,
     CouncilSweep,
     Payout,
+    OptimisticPayout,
     Kickoff,
     Challenge,
     ChallengeTimeout,
@@ -119,6 +120,7 @@ verbs! {
     "move_to_vault" => MoveToVault: "the presigned move of the deposit to the vault (version 3, 0-sat P2A, CPFP child)",
     "council_sweep" => CouncilSweep: "the security council moves the vault through its multisig leaf, alone",
     "payout" => Payout: "the operator fronts a withdrawal: alice's withdrawal UTXO, signed SINGLE|ANYONECANPAY over her payout, completed with the operator's coin: `payout = { from = \"alice\" }`",
+    "optimistic_payout" => OptimisticPayout: "the cooperative withdrawal: alice's SINGLE|ANYONECANPAY withdrawal UTXO and the vault, signed now by every verifier: `optimistic_payout = { from = \"alice\" }`",
     "kickoff" => Kickoff: "the operator claims reimbursement, committing the program's output with WOTS: `kickoff = { claim = 123 }`",
     "challenge" => Challenge: "anyone challenges the kickoff, paying the operator's presigned SINGLE|ANYONECANPAY output",
     "challenge_timeout" => ChallengeTimeout: "the operator finalizes an unchallenged kickoff after the challenge timeout",
@@ -140,7 +142,7 @@ impl Spec {
         let tx = tx_of(verb)?;
         let a: Args = r.parse()?;
         let allowed: &[&str] = match tx {
-            Tx::Deposit | Tx::Payout => &["from"],
+            Tx::Deposit | Tx::Payout | Tx::OptimisticPayout => &["from"],
             Tx::Kickoff => &["claim"],
             Tx::Assert => &["wrong_state"],
             Tx::Disprove => &["leaf"],
@@ -161,7 +163,7 @@ impl Spec {
             r.report(key, format!("`{verb}` takes no `{key}`"), None);
         }
         match tx {
-            Tx::Deposit | Tx::Payout => match &a.from {
+            Tx::Deposit | Tx::Payout | Tx::OptimisticPayout => match &a.from {
                 Some(from) => {
                     r.actor("from", from, Some(RoleName::User));
                 }

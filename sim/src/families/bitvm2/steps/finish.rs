@@ -135,6 +135,10 @@ impl State {
                 b
             }
             Tx::Payout => return self.payout(step, cx, result),
+            Tx::OptimisticPayout => {
+                let vault = g.move_to_vault.out(0);
+                return self.optimistic_payout(step, cx, result, vault);
+            }
             Tx::Kickoff => {
                 let k = t.program.constants.len();
                 let claim = step.claim.unwrap_or(t.program.trace()[k]);

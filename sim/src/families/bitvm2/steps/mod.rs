@@ -289,6 +289,7 @@ fn describe(tx: Tx) -> &'static str {
         Tx::MoveToVault => "move to the vault",
         Tx::CouncilSweep => "the council moves the vault",
         Tx::Payout => "the operator fronts the payout",
+        Tx::OptimisticPayout => "the committee pays the withdrawal from the vault",
         Tx::Kickoff => "kickoff",
         Tx::Challenge => "challenge",
         Tx::ChallengeTimeout => "challenge timeout",

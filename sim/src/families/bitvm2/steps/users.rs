@@ -1,8 +1,8 @@
-//! What the depositor, the operator fronting a payout and the holders of real internal keys
-//! do outside the presigned graph.
+//! What happens outside the presigned graph: the deposit, the payouts (the operator fronting
+//! one, or the committee paying from the vault), and spends by real internal keys.
 
 use bitcoin::{
-    Sequence, TxOut, Witness,
+    OutPoint, Sequence, TxOut, Witness,
     key::{Keypair, TapTweak},
     secp256k1::Message,
     sighash::TapSighashType,
@@ -12,11 +12,10 @@ use bitcoin::{
 use super::super::{
     Preset,
     graph::{self, Anchors, Built, FEE, Graph, vout},
-    presign::{self},
-    script::{self},
+    presign, script,
     verbs::{KeyPathOutput, Step},
 };
-use super::{Deposit, State, WITHDRAWAL_UTXO};
+use super::{Deposit, State, WITHDRAWAL_UTXO, leaf_witness};
 use crate::{
     families::truc::steps::p2a,
     run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, stalled},
@@ -121,13 +120,10 @@ impl State {
             return Ok(stalled("one-deposit", "the operator already fronted this peg's payout"));
         };
         let user = step.from.clone().expect("validated");
-        let user_key = cx.keys.user_public(Purpose::Staking, &user).inner.x_only_public_key().0;
-        let withdrawal = graph::spk(&graph::key_only(cx.secp, user_key));
-        let utxo = TxOut { value: WITHDRAWAL_UTXO, script_pubkey: withdrawal.clone() };
-        let paid = cx.pay(&user, vec![utxo.clone()], &format!("{}:utxo", step.name))?;
-        result.txs.extend(paid.made.clone());
-        let Some((utxo_at, _)) = paid.paying(&withdrawal) else { return Ok(paid.outcome) };
-        cx.chain.mine(cx.node, 1, None)?;
+        let utxo = match self.withdrawal_utxo(cx, &user, &step.name, result)? {
+            Ok(utxo) => utxo,
+            Err(outcome) => return Ok(outcome),
+        };
         let to = cx.script_of(&Destination::Actor(user.clone()));
         let payout = TxOut { value: self.bridge_amount, script_pubkey: to };
         let anchor = TxOut { value: graph::ANCHOR, script_pubkey: p2a() };
@@ -137,14 +133,11 @@ impl State {
         let dft = Sequence::ENABLE_RBF_NO_LOCKTIME;
         let mut b = Built::new(
             3,
-            vec![(utxo_at, dft, utxo), (fronting.0, dft, fronting.1)],
+            vec![(utxo.0, dft, utxo.1), (fronting.0, dft, fronting.1)],
             vec![payout, change, anchor, marker],
         );
-        let secret = cx.keys.user_secret(Purpose::Staking, &user).expect("a user's key");
-        let single_acp = TapSighashType::SinglePlusAnyoneCanPay;
-        let user_sig = presign::operator_sig(cx.secp, &secret, &b, 0, None, single_acp);
+        b.tx.input[0].witness = Witness::from_slice(&[user_sig(cx, &user, &b)]);
         let operator_sig = self.op_sig(cx, &b, 1, None);
-        b.tx.input[0].witness = Witness::from_slice(&[user_sig]);
         b.tx.input[1].witness = Witness::from_slice(&[operator_sig]);
         let outcome = self.submit(cx, &step.name, &b, step.via, result)?;
         if matches!(outcome, Outcome::Accepted) {
@@ -153,6 +146,75 @@ impl State {
             result.events.push(Event::PaidOut { peg: self.peg.clone(), to: user, amount });
         }
         Ok(outcome)
+    }
+
+    /// The cooperative withdrawal (Clementine's OptimisticPayout): the user's withdrawal UTXO,
+    /// signed SINGLE|ANYONECANPAY over its payout, and the vault, signed now by the whole
+    /// committee: no operator, no kickoff, but every verifier online.
+    pub(super) fn optimistic_payout(
+        &mut self,
+        step: &Step,
+        cx: &mut Cx<'_>,
+        result: &mut StepResult,
+        vault: (OutPoint, TxOut),
+    ) -> Result<Outcome, RunError> {
+        let offline: Vec<&str> =
+            self.verifiers.iter().filter(|v| cx.signer(v).is_err()).map(String::as_str).collect();
+        if !offline.is_empty() {
+            let why = format!(
+                "{} offline: a live MuSig2 n-of-n signature needs every verifier",
+                offline.join(", ")
+            );
+            return Ok(stalled("verifier-offline", why));
+        }
+        let user = step.from.clone().expect("validated");
+        let utxo = match self.withdrawal_utxo(cx, &user, &step.name, result)? {
+            Ok(utxo) => utxo,
+            Err(outcome) => return Ok(outcome),
+        };
+        let to = cx.script_of(&Destination::Actor(user.clone()));
+        let anchor = TxOut { value: graph::ANCHOR, script_pubkey: p2a() };
+        let amount = vault.1.value + WITHDRAWAL_UTXO - anchor.value - FEE;
+        let payout = TxOut { value: amount, script_pubkey: to };
+        let dft = Sequence::ENABLE_RBF_NO_LOCKTIME;
+        let mut b = Built::new(
+            3,
+            vec![(utxo.0, dft, utxo.1), (vault.0, dft, vault.1)],
+            vec![payout, anchor],
+        );
+        b.tx.input[0].witness = Witness::from_slice(&[user_sig(cx, &user, &b)]);
+        let leaf = script::checksig(self.terms.nofn);
+        let digest = b.sighash(1, Some(&leaf), TapSighashType::Default);
+        let signature = self.committee.sign(digest).as_ref().to_vec();
+        b.tx.input[1].witness = leaf_witness(vec![signature], &leaf, &self.vault);
+        result.events.push(Event::note(
+            &self.peg,
+            format!("the committee signs the vault's leaf now: one MuSig2 session among all {} verifiers", self.verifiers.len()),
+        ));
+        let outcome = self.submit(cx, &step.name, &b, step.via, result)?;
+        if matches!(outcome, Outcome::Accepted) {
+            result.events.push(Event::PaidOut { peg: self.peg.clone(), to: user, amount });
+        }
+        Ok(outcome)
+    }
+
+    /// The user's withdrawal UTXO (330 sat to its own key path), mined; or how paying it
+    /// ended.
+    fn withdrawal_utxo(
+        &mut self,
+        cx: &mut Cx<'_>,
+        user: &str,
+        name: &str,
+        result: &mut StepResult,
+    ) -> Result<Result<(OutPoint, TxOut), Outcome>, RunError> {
+        let user_key = cx.keys.user_public(Purpose::Staking, user).inner.x_only_public_key().0;
+        let withdrawal = graph::spk(&graph::key_only(cx.secp, user_key));
+        let utxo = TxOut { value: WITHDRAWAL_UTXO, script_pubkey: withdrawal.clone() };
+        let paid = cx.pay(user, vec![utxo.clone()], &format!("{name}:utxo"))?;
+        result.txs.extend(paid.made.clone());
+        let Some((at, _)) = paid.paying(&withdrawal) else { return Ok(Err(paid.outcome)) };
+        cx.chain.mine(cx.node, 1, None)?;
+        Ok(Ok((at, utxo)))
     }
 
     /// The internal key's holder spends an output by key path (the reference bridge's real
@@ -193,4 +255,12 @@ impl State {
         b.tx.input[0].witness = Witness::from_slice(&[sig]);
         self.submit(cx, &step.name, &b, step.via, result)
     }
+}
+
+/// The user's SIGHASH_SINGLE|ANYONECANPAY signature of input 0 (its withdrawal UTXO, key
+/// path): it commits to that input and output 0 only, so anyone may complete the transaction.
+fn user_sig(cx: &Cx<'_>, user: &str, built: &Built) -> Vec<u8> {
+    let secret = cx.keys.user_secret(Purpose::Staking, user).expect("a user's key");
+    let single_acp = TapSighashType::SinglePlusAnyoneCanPay;
+    presign::operator_sig(cx.secp, &secret, built, 0, None, single_acp)
 }

@@ -157,14 +157,32 @@ impl Built {
     }
 }
 
-/// The kickoff's outputs (Clementine `UtxoVout`, the watchtower and latest-blockhash outputs
-/// left out).
+/// The kickoff's outputs (Clementine `UtxoVout`; the latest-blockhash output left out, the
+/// 36 asserts one).
 pub(crate) mod vout {
     pub(crate) const CHALLENGE: u32 = 0;
     pub(crate) const FINALIZER: u32 = 1;
     pub(crate) const REIMBURSE: u32 = 2;
     pub(crate) const DISPROVE: u32 = 3;
     pub(crate) const ASSERT: u32 = 4;
+
+    /// Watchtower `w`'s challenge output.
+    pub(crate) const fn watchtower_challenge(w: usize) -> u32 {
+        5 + 2 * w as u32
+    }
+
+    /// The operator's acknowledgement output for watchtower `w`.
+    pub(crate) const fn challenge_ack(w: usize) -> u32 {
+        6 + 2 * w as u32
+    }
+}
+
+/// A watchtower as the graph knows it: its key, and the hash of the preimage the operator
+/// reveals to acknowledge its challenge.
+#[derive(Debug, Clone)]
+pub(crate) struct Watchtower {
+    pub(crate) key: XOnlyPublicKey,
+    pub(crate) hash: [u8; 20],
 }
 
 /// Everyone's keys, and the parameters the graph is built with.
@@ -181,6 +199,7 @@ pub(crate) struct Terms {
     pub(crate) wots: Vec<WotsKey>,
     /// The disprove connector's internal key (NUMS, or the operator's in the reference bridge).
     pub(crate) disprove_internal: XOnlyPublicKey,
+    pub(crate) watchtowers: Vec<Watchtower>,
 }
 
 impl Terms {
@@ -213,7 +232,41 @@ impl Terms {
 
     /// The kickoff connector's value: the kickoff's outputs (at least a standard output).
     pub(crate) fn kickoff_connector_value(&self) -> Amount {
-        (self.connector() * 5).max(CONNECTOR)
+        let per_watchtower = self.watchtower_challenge_value() + self.connector();
+        (self.connector() * 5 + per_watchtower * self.watchtowers.len() as u64).max(CONNECTOR)
+    }
+
+    /// A watchtower challenge output: two connectors and an anchor (Clementine's 2·330+240).
+    pub(crate) fn watchtower_challenge_value(&self) -> Amount {
+        self.connector() * 2 + self.anchor()
+    }
+
+    /// Watchtower `w`'s challenge output: its key path, or the committee after the timeout.
+    pub(crate) fn watchtower_challenge_info<C: Verification>(
+        &self,
+        s: &Secp256k1<C>,
+        w: usize,
+    ) -> TaprootSpendInfo {
+        let leaf = script::timelock(self.nofn, self.timeouts.watchtower_challenge);
+        script::tree(s, self.watchtowers[w].key, &[leaf])
+    }
+
+    /// The acknowledgement output's leaves: the committee after the nack timeout, the
+    /// committee after the watchtower timeout, the operator with the preimage.
+    pub(crate) fn challenge_ack_leaves(&self, w: usize) -> [ScriptBuf; 3] {
+        [
+            script::timelock(self.nofn, self.timeouts.operator_challenge_nack),
+            script::timelock(self.nofn, self.timeouts.watchtower_challenge),
+            script::preimage_reveal(self.operator, self.watchtowers[w].hash),
+        ]
+    }
+
+    pub(crate) fn challenge_ack_info<C: Verification>(
+        &self,
+        s: &Secp256k1<C>,
+        w: usize,
+    ) -> TaprootSpendInfo {
+        script::tree(s, script::nums(), &self.challenge_ack_leaves(w))
     }
 
     pub(crate) fn challenge_info<C: Verification>(&self, s: &Secp256k1<C>) -> TaprootSpendInfo {
@@ -267,6 +320,7 @@ pub(crate) struct Graph {
     pub(crate) next_round: Built,
     pub(crate) kickoff_not_finalized: Built,
     pub(crate) reimburse: Built,
+    pub(crate) watchtowers: Vec<WatchtowerTxs>,
 }
 
 /// What the graph spends that exists before it: the deposit and the operator's round.
@@ -310,9 +364,16 @@ impl Graph {
                 out(c, &nofn),
                 out(c, &t.disprove_info(s)),
                 out(c, &t.assert_info(s)),
-                op_return(&kickoff_data),
-                anchor(Amount::ZERO),
-            ],
+            ]
+            .into_iter()
+            .chain((0..t.watchtowers.len()).flat_map(|w| {
+                [
+                    out(t.watchtower_challenge_value(), &t.watchtower_challenge_info(s, w)),
+                    out(c, &t.challenge_ack_info(s, w)),
+                ]
+            }))
+            .chain([op_return(&kickoff_data), anchor(Amount::ZERO)])
+            .collect(),
         );
         let k = |vout| kickoff.out(vout);
         let seq = |blocks: u16| Sequence::from_height(blocks);
@@ -388,8 +449,14 @@ impl Graph {
                 anchor(t.anchor()),
             ],
         );
-        let kickoff_not_finalized =
-            Built::new(3, vec![with(k(vout::FINALIZER), DEFAULT), with(ready, DEFAULT)], burn);
+        let kickoff_not_finalized = Built::new(
+            3,
+            vec![with(k(vout::FINALIZER), DEFAULT), with(ready, DEFAULT)],
+            burn.clone(),
+        );
+        let watchtowers = (0..t.watchtowers.len())
+            .map(|w| WatchtowerTxs::build(t, &kickoff, w, &at.collateral, burn.clone()))
+            .collect();
         let vault_out = move_to_vault.out(0);
         let reimburse = Built::new(
             3,
@@ -416,7 +483,69 @@ impl Graph {
             next_round,
             kickoff_not_finalized,
             reimburse,
+            watchtowers,
         }
+    }
+}
+
+/// The transactions of one watchtower's challenge (Clementine `challenge.rs`).
+#[derive(Debug, Clone)]
+pub(crate) struct WatchtowerTxs {
+    /// The watchtower's challenge: its key path, a 144-byte OP_RETURN (standard from Core
+    /// 30), an anchor.
+    pub(crate) challenge: Built,
+    /// The operator's acknowledgement: the preimage, the operator's signature.
+    pub(crate) ack: Built,
+    /// No acknowledgement in time: the collateral burned (presigned).
+    pub(crate) nack: Built,
+    /// No challenge in time: both outputs spent by the committee (presigned).
+    pub(crate) timeout: Built,
+}
+
+/// What a watchtower commits: 144 bytes (Clementine's `watchtower_challenge_bytes`; there, a
+/// proof of the heaviest chain's work).
+pub(crate) const WATCHTOWER_CHALLENGE_BYTES: usize = 144;
+
+impl WatchtowerTxs {
+    fn build(
+        t: &Terms,
+        kickoff: &Built,
+        w: usize,
+        collateral: &(OutPoint, TxOut),
+        burn: Vec<TxOut>,
+    ) -> Self {
+        let challenge_out = kickoff.out(vout::watchtower_challenge(w));
+        let ack_out = kickoff.out(vout::challenge_ack(w));
+        let anchor = TxOut { value: t.anchor(), script_pubkey: p2a() };
+        let data = [w as u8; WATCHTOWER_CHALLENGE_BYTES];
+        let challenge = Built::new(
+            3,
+            vec![(challenge_out.0, DEFAULT, challenge_out.1.clone())],
+            vec![op_return(&data), anchor.clone()],
+        );
+        let ack = Built::new(
+            3,
+            vec![(ack_out.0, DEFAULT, ack_out.1.clone())],
+            vec![anchor, op_return(b"PADDING")],
+        );
+        let nack_wait = Sequence::from_height(t.timeouts.operator_challenge_nack);
+        let finalizer = kickoff.out(vout::FINALIZER);
+        let nack = Built::new(
+            3,
+            vec![
+                (ack_out.0, nack_wait, ack_out.1.clone()),
+                (finalizer.0, DEFAULT, finalizer.1),
+                (collateral.0, DEFAULT, collateral.1.clone()),
+            ],
+            burn.clone(),
+        );
+        let wait = Sequence::from_height(t.timeouts.watchtower_challenge);
+        let timeout = Built::new(
+            3,
+            vec![(challenge_out.0, wait, challenge_out.1), (ack_out.0, wait, ack_out.1)],
+            burn,
+        );
+        Self { challenge, ack, nack, timeout }
     }
 }
 

@@ -61,6 +61,9 @@ struct Params {
     paramset: Option<String>,
     /// The committee: a count (verifier-1..) or signer names; all of them sign (MuSig2).
     verifiers: Option<Members>,
+    /// Watchtowers (Clementine's permissioned challengers of a kickoff): a count
+    /// (watchtower-1..) or signer names (default none).
+    watchtowers: Option<Members>,
     /// The operator (a signer; default "operator").
     operator: Option<String>,
     /// The security council: `{ members = 2, threshold = 1 }` (default: none, the leaf holds
@@ -104,6 +107,10 @@ struct TimeoutParams {
     /// Blocks between ReadyToReimburse and the next round, when an unfinalized kickoff can
     /// still be punished (regtest: 2).
     operator_reimburse: Option<u64>,
+    /// Blocks a watchtower has to challenge a kickoff (regtest: 48).
+    watchtower_challenge: Option<u64>,
+    /// Blocks the operator has to acknowledge a watchtower's challenge (regtest: 72).
+    operator_challenge_nack: Option<u64>,
 }
 
 /// How connectors and anchors are valued.
@@ -124,6 +131,8 @@ pub(crate) struct Timeouts {
     pub(crate) assert: u16,
     pub(crate) disprove: u16,
     pub(crate) operator_reimburse: u16,
+    pub(crate) watchtower_challenge: u16,
+    pub(crate) operator_challenge_nack: u16,
 }
 
 /// Clementine's `REGTEST_PARAMSET` (`crates/clementine-config/src/protocol.rs`).
@@ -133,6 +142,8 @@ const CLEMENTINE_REGTEST: Timeouts = Timeouts {
     assert: 96,
     disprove: 120,
     operator_reimburse: 2,
+    watchtower_challenge: 48,
+    operator_challenge_nack: 72,
 };
 /// Clementine's testnet4 configuration (peg-catalog-2.md §4.1: the testnet4 toml, equal to
 /// `core/src/test/data/protocol_paramset.toml`'s timelocks).
@@ -142,11 +153,20 @@ const CLEMENTINE_TESTNET4: Timeouts = Timeouts {
     assert: 576,
     disprove: 720,
     operator_reimburse: 12,
+    watchtower_challenge: 288,
+    operator_challenge_nack: 432,
 };
 /// The reference bridge on regtest: every timelock 2 blocks (`bridge/src/utils.rs`
 /// `num_blocks_per_network`).
-const BITVM_BRIDGE_REGTEST: Timeouts =
-    Timeouts { user_takes_after: 2, challenge: 2, assert: 2, disprove: 2, operator_reimburse: 2 };
+const BITVM_BRIDGE_REGTEST: Timeouts = Timeouts {
+    user_takes_after: 2,
+    challenge: 2,
+    assert: 2,
+    disprove: 2,
+    operator_reimburse: 2,
+    watchtower_challenge: 2,
+    operator_challenge_nack: 2,
+};
 
 /// Which bridge the graph follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +185,10 @@ const STALLS: &[Code] = &[
         meaning: "the transaction it spends was not made yet (or was refused)",
     },
     Code { code: "operator-offline", meaning: "the operator must sign now and is offline" },
+    Code {
+        code: "watchtower-offline",
+        meaning: "the watchtower must sign its challenge and is offline",
+    },
     Code {
         code: "council-cannot-sign",
         meaning: "fewer council members than its threshold can sign (offline, or the council is the NUMS key)",
@@ -194,6 +218,7 @@ pub(crate) struct Spec {
     operator: String,
     council: Vec<String>,
     council_threshold: usize,
+    watchtowers: Vec<String>,
     bridge_amount: Amount,
     collateral: Amount,
     challenge_amount: Amount,
@@ -283,6 +308,13 @@ impl Family for Bitvm2 {
         if r.signer("operator", &operator) && verifiers.contains(&operator) {
             r.report("operator", format!("`{operator}` is also a verifier"), None);
         }
+        let watchtowers = match &p.watchtowers {
+            Some(spec) => r.members("watchtowers", spec, "watchtower"),
+            None => Vec::new(),
+        };
+        for w in &watchtowers {
+            r.key_signer("watchtowers", w, "its challenges");
+        }
         let (council, council_threshold) = match &p.council {
             Some(c) => {
                 let members = r.members("council.members", &c.members, "council");
@@ -332,6 +364,16 @@ impl Family for Bitvm2 {
                 t.and_then(|t| t.operator_reimburse),
                 base.operator_reimburse,
             ),
+            watchtower_challenge: lock(
+                "watchtower_challenge",
+                t.and_then(|t| t.watchtower_challenge),
+                base.watchtower_challenge,
+            ),
+            operator_challenge_nack: lock(
+                "operator_challenge_nack",
+                t.and_then(|t| t.operator_challenge_nack),
+                base.operator_challenge_nack,
+            ),
         };
         if timeouts.assert > timeouts.disprove {
             let message = format!(
@@ -351,6 +393,7 @@ impl Family for Bitvm2 {
             operator,
             council,
             council_threshold,
+            watchtowers,
             bridge_amount,
             collateral,
             challenge_amount,
@@ -401,6 +444,8 @@ impl PegSpec for Spec {
                 "assert": self.timeouts.assert,
                 "disprove": self.timeouts.disprove,
                 "operator_reimburse": self.timeouts.operator_reimburse,
+                "watchtower_challenge": self.timeouts.watchtower_challenge,
+                "operator_challenge_nack": self.timeouts.operator_challenge_nack,
             },
             "program": {
                 "input": self.program.input,

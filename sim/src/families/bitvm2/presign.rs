@@ -25,6 +25,8 @@ pub(crate) type Slot = (&'static str, usize);
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Presigned {
     pub(crate) sigs: BTreeMap<Slot, Vec<u8>>,
+    /// The same, per watchtower.
+    pub(crate) watchtowers: Vec<BTreeMap<Slot, Vec<u8>>>,
     /// MuSig2 sessions the committee ran.
     pub(crate) sessions: usize,
 }
@@ -33,6 +35,11 @@ impl Presigned {
     /// The signature for `slot`.
     pub(crate) fn get(&self, slot: Slot) -> Vec<u8> {
         self.sigs.get(&slot).cloned().expect("every presigned slot is signed at deposit")
+    }
+
+    /// The signature for `slot` of watchtower `w`'s transactions.
+    pub(crate) fn watchtower(&self, w: usize, slot: Slot) -> Vec<u8> {
+        self.watchtowers[w].get(&slot).cloned().expect("every presigned slot is signed at deposit")
     }
 }
 
@@ -94,6 +101,24 @@ pub(crate) fn presign(
     out.sigs.insert(("assert_timeout", 2), op(&graph.assert_timeout, 2, None, all));
     out.sigs.insert(("disprove", 1), op(&graph.disprove, 1, None, all));
     out.sigs.insert(("kickoff_not_finalized", 1), op(&graph.kickoff_not_finalized, 1, None, all));
+    for (w, txs) in graph.watchtowers.iter().enumerate() {
+        let [nack_leaf, wait_leaf, _] = terms.challenge_ack_leaves(w);
+        let challenge_leaf = script::timelock(terms.nofn, terms.timeouts.watchtower_challenge);
+        let slots: [(Slot, &Built, &ScriptBuf); 4] = [
+            (("watchtower_challenge_timeout", 0), &txs.timeout, &challenge_leaf),
+            (("watchtower_challenge_timeout", 1), &txs.timeout, &wait_leaf),
+            (("operator_challenge_nack", 0), &txs.nack, &nack_leaf),
+            (("operator_challenge_nack", 1), &txs.nack, &nofn_leaf),
+        ];
+        let mut sigs = BTreeMap::new();
+        for (slot, built, leaf) in slots {
+            let digest = built.sighash(slot.1, Some(leaf), TapSighashType::Default);
+            sigs.insert(slot, committee.sign(digest).as_ref().to_vec());
+            out.sessions += 1;
+        }
+        sigs.insert(("operator_challenge_nack", 2), op(&txs.nack, 2, None, all));
+        out.watchtowers.push(sigs);
+    }
     out
 }
 
@@ -125,6 +150,7 @@ pub(crate) fn bench(n: usize) -> (usize, std::time::Duration, std::time::Duratio
         program,
         wots,
         disprove_internal: script::nums(),
+        watchtowers: Vec::new(),
     };
     let coin = |vout, value: u64| {
         let txid = Txid::from_byte_array([9; 32]);

@@ -73,6 +73,21 @@ pub(crate) fn commit(keys: &[PublicKey], signer: XOnlyPublicKey) -> ScriptBuf {
     b.push_x_only_key(&signer).push_opcode(OP_CHECKSIG).into_script()
 }
 
+/// `PreimageRevealScript(K, h)`: `OP_SIZE 20 OP_EQUALVERIFY OP_HASH160 <h> OP_EQUALVERIFY <K>
+/// OP_CHECKSIG` (the operator's acknowledgement of a watchtower challenge).
+pub(crate) fn preimage_reveal(key: XOnlyPublicKey, hash: [u8; 20]) -> ScriptBuf {
+    Builder::new()
+        .push_opcode(OP_SIZE)
+        .push_int(20)
+        .push_opcode(OP_EQUALVERIFY)
+        .push_opcode(OP_HASH160)
+        .push_slice(hash)
+        .push_opcode(OP_EQUALVERIFY)
+        .push_x_only_key(&key)
+        .push_opcode(OP_CHECKSIG)
+        .into_script()
+}
+
 /// The toy program: `steps` additions mod 2^16, `s_{i+1} = (s_i + c_i) mod 65536`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Program {

@@ -35,6 +35,10 @@ pub(crate) enum Tx {
     Reimburse,
     KeyPath,
     WotsVector,
+    WatchtowerChallenge,
+    WatchtowerChallengeTimeout,
+    OperatorChallengeAck,
+    OperatorChallengeNack,
 }
 
 /// `<verb> = { from, claim, wrong_state, leaf, output, vector, twin, via, name }`: the
@@ -50,6 +54,8 @@ pub(crate) struct Args {
     wrong_state: Option<usize>,
     /// `disprove`: the step (0..steps-1) whose disprove leaf the verifier runs.
     leaf: Option<usize>,
+    /// The watchtower steps: which watchtower (default the peg's first).
+    watchtower: Option<String>,
     /// `key_path`: the output spent by its internal key: "deposit" or "disprove-connector".
     output: Option<KeyPathOutput>,
     /// `wots_vector`: the index (0..20) of BitVM's published WOTS vector.
@@ -98,6 +104,8 @@ pub(crate) struct Step {
     pub(crate) output: KeyPathOutput,
     pub(crate) vector: usize,
     pub(crate) twin: Option<Twin>,
+    /// The watchtower's index.
+    pub(crate) watchtower: usize,
 }
 
 macro_rules! verbs {
@@ -133,6 +141,10 @@ verbs! {
     "kickoff_not_finalized" => KickoffNotFinalized: "verifiers burn the new collateral of an operator who moved on before its kickoff was finalized (presigned)",
     "reimburse" => Reimburse: "the operator takes the vault, with the kickoff's and the round's reimburse connectors",
     "key_path" => KeyPath: "the internal key's holder spends an output by key path: `key_path = { output = \"deposit\" }` (the reference bridge's real internal keys)",
+    "watchtower_challenge" => WatchtowerChallenge: "a watchtower challenges the kickoff by its key path, committing 144 bytes in an OP_RETURN (standard from Core 30): `watchtower_challenge = { watchtower = \"watchtower-1\" }`",
+    "watchtower_challenge_timeout" => WatchtowerChallengeTimeout: "no challenge from the watchtower in time: its outputs spent with the committee's presignatures",
+    "operator_challenge_ack" => OperatorChallengeAck: "the operator acknowledges a watchtower's challenge, revealing its preimage",
+    "operator_challenge_nack" => OperatorChallengeNack: "no acknowledgement in time: the collateral burned (presigned)",
     "wots_vector" => WotsVector: "locks a coin to a leaf verifying one of BitVM's published WOTS vectors and spends it with the vector's witness, or an invalid twin: `wots_vector = { vector = 0, twin = \"digit-changed\" }`",
 }
 
@@ -148,6 +160,10 @@ impl Spec {
             Tx::Disprove => &["leaf"],
             Tx::KeyPath => &["output"],
             Tx::WotsVector => &["vector", "twin"],
+            Tx::WatchtowerChallenge
+            | Tx::WatchtowerChallengeTimeout
+            | Tx::OperatorChallengeAck
+            | Tx::OperatorChallengeNack => &["watchtower"],
             _ => &[],
         };
         let given = [
@@ -158,6 +174,7 @@ impl Spec {
             ("output", a.output.is_some()),
             ("vector", a.vector.is_some()),
             ("twin", a.twin.is_some()),
+            ("watchtower", a.watchtower.is_some()),
         ];
         for (key, _) in given.iter().filter(|(k, g)| *g && !allowed.contains(k)) {
             r.report(key, format!("`{verb}` takes no `{key}`"), None);
@@ -194,6 +211,28 @@ impl Spec {
         {
             r.report("vector", format!("vector {v}: BitVM publishes 21 (0 to 20)"), None);
         }
+        let watchtower = if allowed.contains(&"watchtower") {
+            match &a.watchtower {
+                None if self.watchtowers.is_empty() => {
+                    r.report("", format!("`{verb}`: the peg has no `watchtowers`"), None);
+                    0
+                }
+                None => 0,
+                Some(name) => {
+                    self.watchtowers.iter().position(|w| w == name).unwrap_or_else(|| {
+                        let known = self.watchtowers.join(", ");
+                        r.report(
+                            "watchtower",
+                            format!("`{name}` is not one of the peg's watchtowers ({known})"),
+                            None,
+                        );
+                        0
+                    })
+                }
+            }
+        } else {
+            0
+        };
         if tx == Tx::KeyPath && a.output.is_none() {
             r.report("", "`key_path` needs `output`: \"deposit\" or \"disprove-connector\"", None);
         }
@@ -210,6 +249,7 @@ impl Spec {
             output: a.output.unwrap_or(KeyPathOutput::Deposit),
             vector: a.vector.unwrap_or(0),
             twin: a.twin,
+            watchtower,
         };
         Some(StepSpec { args: Arc::new(step), tx: Some(name), judged: true })
     }

@@ -54,6 +54,7 @@ impl State {
                 | Tx::ReadyToReimburse
                 | Tx::NextRound
                 | Tx::Reimburse
+                | Tx::OperatorChallengeAck
         );
         if needs_operator && let Err(outcome) = self.operator_online(cx) {
             return Ok(outcome);
@@ -269,6 +270,74 @@ impl State {
                 b
             }
             Tx::KeyPath => return self.key_path(step, cx, result),
+            Tx::WatchtowerChallenge => {
+                let w = step.watchtower;
+                let name = &self.watchtowers[w];
+                if let Err(why) = cx.signer(name) {
+                    return Ok(stalled("watchtower-offline", why.to_string()));
+                }
+                let secret = cx.keys.secret(name).expect("validated: it can sign");
+                let mut b = g.watchtowers[w].challenge.clone();
+                let info = t.watchtower_challenge_info(s, w);
+                let keypair = bitcoin::key::TapTweak::tap_tweak(
+                    bitcoin::key::Keypair::from_secret_key(s, &secret),
+                    s,
+                    info.merkle_root(),
+                )
+                .to_keypair();
+                let digest = b.sighash(0, None, TapSighashType::Default);
+                let signature = s.sign_schnorr_no_aux_rand(
+                    &bitcoin::secp256k1::Message::from_digest(digest),
+                    &keypair,
+                );
+                let sig = bitcoin::taproot::Signature {
+                    signature,
+                    sighash_type: TapSighashType::Default,
+                };
+                b.tx.input[0].witness = Witness::from_slice(&[sig.to_vec()]);
+                result.events.push(Event::note(
+                    &self.peg,
+                    format!(
+                        "{name} commits {} bytes in an OP_RETURN (Clementine's proof of the heaviest chain; standard from Bitcoin Core 30)",
+                        graph::WATCHTOWER_CHALLENGE_BYTES
+                    ),
+                ));
+                b
+            }
+            Tx::WatchtowerChallengeTimeout => {
+                let w = step.watchtower;
+                let mut b = g.watchtowers[w].timeout.clone();
+                let leaf = script::timelock(t.nofn, t.timeouts.watchtower_challenge);
+                let sig = p.watchtower(w, ("watchtower_challenge_timeout", 0));
+                let info = t.watchtower_challenge_info(s, w);
+                b.tx.input[0].witness = leaf_witness(vec![sig], &leaf, &info);
+                let [_, wait_leaf, _] = t.challenge_ack_leaves(w);
+                let sig = p.watchtower(w, ("watchtower_challenge_timeout", 1));
+                b.tx.input[1].witness =
+                    leaf_witness(vec![sig], &wait_leaf, &t.challenge_ack_info(s, w));
+                b
+            }
+            Tx::OperatorChallengeAck => {
+                let w = step.watchtower;
+                let mut b = g.watchtowers[w].ack.clone();
+                let [_, _, reveal] = t.challenge_ack_leaves(w);
+                let sig = self.op_sig(cx, &b, 0, Some(&reveal));
+                let items = vec![sig, self.preimages[w].to_vec()];
+                b.tx.input[0].witness = leaf_witness(items, &reveal, &t.challenge_ack_info(s, w));
+                b
+            }
+            Tx::OperatorChallengeNack => {
+                let w = step.watchtower;
+                let mut b = g.watchtowers[w].nack.clone();
+                let [nack_leaf, _, _] = t.challenge_ack_leaves(w);
+                let sig = p.watchtower(w, ("operator_challenge_nack", 0));
+                b.tx.input[0].witness =
+                    leaf_witness(vec![sig], &nack_leaf, &t.challenge_ack_info(s, w));
+                b.tx.input[1].witness = finalizer(p.watchtower(w, ("operator_challenge_nack", 1)));
+                let collateral = p.watchtower(w, ("operator_challenge_nack", 2));
+                b.tx.input[2].witness = Witness::from_slice(&[collateral]);
+                b
+            }
         };
         self.submit(cx, &step.name, &built, step.via, result)
     }

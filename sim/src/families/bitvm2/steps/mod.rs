@@ -10,7 +10,7 @@ mod wots_vector;
 
 use bitcoin::{
     Amount, OutPoint, ScriptBuf, Transaction, TxOut, Witness,
-    hashes::{Hash, sha256},
+    hashes::{Hash, hash160, sha256},
     secp256k1::SecretKey,
     sighash::TapSighashType,
     taproot::TaprootSpendInfo,
@@ -65,6 +65,9 @@ pub(super) struct State {
     operator: String,
     operator_secret: SecretKey,
     verifiers: Vec<String>,
+    /// The watchtowers' names, and the operator's preimage for each.
+    watchtowers: Vec<String>,
+    preimages: Vec<[u8; 20]>,
     council: Vec<String>,
     bridge_amount: Amount,
     challenge_amount: Amount,
@@ -110,6 +113,14 @@ impl State {
             })
             .collect();
         let wots = wots_secrets.iter().map(|s| wots::public_key(STATE, s)).collect();
+        // The operator's preimage for each watchtower, revealed to acknowledge its challenge.
+        let preimages: Vec<[u8; 20]> = (0..spec.watchtowers.len())
+            .map(|w| {
+                let label = format!("peglab/bitvm2/preimage/{}/{peg}/{w}", cx.keys.seed());
+                let digest = sha256::Hash::hash(label.as_bytes()).to_byte_array();
+                digest[..20].try_into().expect("20 bytes")
+            })
+            .collect();
         let disprove_internal = match spec.preset {
             Preset::Clementine => script::nums(),
             Preset::BitvmBridge => operator,
@@ -124,6 +135,14 @@ impl State {
             program: spec.program.clone(),
             wots,
             disprove_internal,
+            watchtowers: preimages
+                .iter()
+                .zip(&spec.watchtowers)
+                .map(|(preimage, w)| graph::Watchtower {
+                    key: cx.keys.x_only(w),
+                    hash: hash160::Hash::hash(preimage).to_byte_array(),
+                })
+                .collect(),
         };
         let vault = graph::vault_info(
             cx.secp,
@@ -162,6 +181,8 @@ impl State {
             operator: spec.operator.clone(),
             operator_secret,
             verifiers: spec.verifiers.clone(),
+            watchtowers: spec.watchtowers.clone(),
+            preimages,
             council: spec.council.clone(),
             bridge_amount: spec.bridge_amount,
             challenge_amount: spec.challenge_amount,
@@ -303,5 +324,9 @@ fn describe(tx: Tx) -> &'static str {
         Tx::Reimburse => "reimburse the operator",
         Tx::KeyPath => "key-path spend",
         Tx::WotsVector => "WOTS vector",
+        Tx::WatchtowerChallenge => "watchtower challenge",
+        Tx::WatchtowerChallengeTimeout => "watchtower challenge timeout",
+        Tx::OperatorChallengeAck => "the operator acknowledges the watchtower's challenge",
+        Tx::OperatorChallengeNack => "no acknowledgement (collateral burned)",
     }
 }

@@ -9,7 +9,7 @@ use bitcoin::{
     key::{Keypair, TapTweak},
     secp256k1::{All, Message, Secp256k1, SecretKey},
     sighash::TapSighashType,
-    taproot::Signature,
+    taproot::{Signature, TapNodeHash},
 };
 
 use super::{
@@ -43,8 +43,8 @@ impl Presigned {
     }
 }
 
-/// The operator signs input `index` of `built`: through `leaf`, or by its key path (BIP86
-/// tweak) when there is none.
+/// A single key signs input `index` of `built`: through `leaf`, or by its key path (BIP86
+/// tweak: no tree) when there is none.
 pub(crate) fn operator_sig(
     secp: &Secp256k1<All>,
     secret: &SecretKey,
@@ -53,14 +53,54 @@ pub(crate) fn operator_sig(
     leaf: Option<&ScriptBuf>,
     ty: TapSighashType,
 ) -> Vec<u8> {
-    let keypair = Keypair::from_secret_key(secp, secret);
-    let keypair = match leaf {
-        Some(_) => keypair,
-        None => keypair.tap_tweak(secp, None).to_keypair(),
-    };
+    match leaf {
+        Some(_) => sign(secp, Keypair::from_secret_key(secp, secret), built, index, leaf, ty),
+        None => key_path_sig(secp, secret, built, index, None, ty),
+    }
+}
+
+/// The internal key `secret` signs input `index` of `built` by key path, tweaked with the
+/// output's tree (`merkle_root`).
+pub(crate) fn key_path_sig(
+    secp: &Secp256k1<All>,
+    secret: &SecretKey,
+    built: &Built,
+    index: usize,
+    merkle_root: Option<TapNodeHash>,
+    ty: TapSighashType,
+) -> Vec<u8> {
+    let keypair = Keypair::from_secret_key(secp, secret).tap_tweak(secp, merkle_root).to_keypair();
+    sign(secp, keypair, built, index, None, ty)
+}
+
+fn sign(
+    secp: &Secp256k1<All>,
+    keypair: Keypair,
+    built: &Built,
+    index: usize,
+    leaf: Option<&ScriptBuf>,
+    ty: TapSighashType,
+) -> Vec<u8> {
     let digest = Message::from_digest(built.sighash(index, leaf, ty));
     let signature = secp.sign_schnorr_no_aux_rand(&digest, &keypair);
     Signature { signature, sighash_type: ty }.to_vec()
+}
+
+/// The committee's MuSig2 signature of each slot (its input, through its leaf), counting the
+/// sessions.
+fn committee_sigs(
+    committee: &Committee,
+    slots: &[(Slot, &Built, &ScriptBuf)],
+    sessions: &mut usize,
+) -> BTreeMap<Slot, Vec<u8>> {
+    slots
+        .iter()
+        .map(|(slot, built, leaf)| {
+            *sessions += 1;
+            let digest = built.sighash(slot.1, Some(leaf), TapSighashType::Default);
+            (*slot, committee.sign(digest).as_ref().to_vec())
+        })
+        .collect()
 }
 
 /// Every presignature of `graph`.
@@ -85,12 +125,7 @@ pub(crate) fn presign(
         (("reimburse", 1), &graph.reimburse, &nofn_leaf),
     ];
     let mut out = Presigned::default();
-    for (slot, built, leaf) in nofn_slots {
-        let digest = built.sighash(slot.1, Some(leaf), TapSighashType::Default);
-        let signature = committee.sign(digest);
-        out.sigs.insert(slot, signature.as_ref().to_vec());
-        out.sessions += 1;
-    }
+    out.sigs = committee_sigs(committee, &nofn_slots, &mut out.sessions);
     let challenge_leaf = script::checksig(terms.operator);
     let op = |built: &Built, index, leaf: Option<&ScriptBuf>, ty| {
         operator_sig(secp, operator, built, index, leaf, ty)
@@ -110,12 +145,7 @@ pub(crate) fn presign(
             (("operator_challenge_nack", 0), &txs.nack, &nack_leaf),
             (("operator_challenge_nack", 1), &txs.nack, &nofn_leaf),
         ];
-        let mut sigs = BTreeMap::new();
-        for (slot, built, leaf) in slots {
-            let digest = built.sighash(slot.1, Some(leaf), TapSighashType::Default);
-            sigs.insert(slot, committee.sign(digest).as_ref().to_vec());
-            out.sessions += 1;
-        }
+        let mut sigs = committee_sigs(committee, &slots, &mut out.sessions);
         sigs.insert(("operator_challenge_nack", 2), op(&txs.nack, 2, None, all));
         out.watchtowers.push(sigs);
     }

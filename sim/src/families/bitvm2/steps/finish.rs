@@ -278,23 +278,10 @@ impl State {
                 }
                 let secret = cx.keys.secret(name).expect("validated: it can sign");
                 let mut b = g.watchtowers[w].challenge.clone();
-                let info = t.watchtower_challenge_info(s, w);
-                let keypair = bitcoin::key::TapTweak::tap_tweak(
-                    bitcoin::key::Keypair::from_secret_key(s, &secret),
-                    s,
-                    info.merkle_root(),
-                )
-                .to_keypair();
-                let digest = b.sighash(0, None, TapSighashType::Default);
-                let signature = s.sign_schnorr_no_aux_rand(
-                    &bitcoin::secp256k1::Message::from_digest(digest),
-                    &keypair,
-                );
-                let sig = bitcoin::taproot::Signature {
-                    signature,
-                    sighash_type: TapSighashType::Default,
-                };
-                b.tx.input[0].witness = Witness::from_slice(&[sig.to_vec()]);
+                let root = t.watchtower_challenge_info(s, w).merkle_root();
+                let default = TapSighashType::Default;
+                let sig = presign::key_path_sig(s, &secret, &b, 0, root, default);
+                b.tx.input[0].witness = Witness::from_slice(&[sig]);
                 result.events.push(Event::note(
                     &self.peg,
                     format!(

@@ -1,13 +1,7 @@
 //! What happens outside the presigned graph: the deposit, the payouts (the operator fronting
 //! one, or the committee paying from the vault), and spends by real internal keys.
 
-use bitcoin::{
-    OutPoint, Sequence, TxOut, Witness,
-    key::{Keypair, TapTweak},
-    secp256k1::Message,
-    sighash::TapSighashType,
-    taproot::Signature,
-};
+use bitcoin::{OutPoint, Sequence, TxOut, Witness, sighash::TapSighashType};
 
 use super::super::{
     Preset,
@@ -246,12 +240,8 @@ impl State {
             }
         };
         let mut b = graph::spend(from, Sequence::ENABLE_RBF_NO_LOCKTIME, outputs);
-        let keypair = Keypair::from_secret_key(cx.secp, &secret)
-            .tap_tweak(cx.secp, info.merkle_root())
-            .to_keypair();
-        let digest = Message::from_digest(b.sighash(0, None, TapSighashType::Default));
-        let signature = cx.secp.sign_schnorr_no_aux_rand(&digest, &keypair);
-        let sig = Signature { signature, sighash_type: TapSighashType::Default }.to_vec();
+        let root = info.merkle_root();
+        let sig = presign::key_path_sig(cx.secp, &secret, &b, 0, root, TapSighashType::Default);
         b.tx.input[0].witness = Witness::from_slice(&[sig]);
         self.submit(cx, &step.name, &b, step.via, result)
     }

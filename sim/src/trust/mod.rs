@@ -187,7 +187,6 @@ fn class(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Class {
         for set in minimal(&path.policy) {
             if !set.is_empty() && set.iter().all(|h| owners.contains(h)) {
                 // The owner's quickest way out (a key path before a timelocked leaf).
-                let wait = |t: &Timelocks| (t.blocks_old, t.seconds_old, t.height, t.time);
                 if exit.as_ref().is_none_or(|(_, e)| wait(&t) < wait(e)) {
                     exit = Some((who(groups, &set, &t, false), t));
                 }
@@ -272,21 +271,31 @@ pub struct Claim {
     pub aggregate: bool,
 }
 
+/// How long a path makes its spender wait, comparable: relative blocks first.
+fn wait(t: &Timelocks) -> (u32, u32, Option<u32>, Option<u32>) {
+    (t.blocks_old, t.seconds_old, t.height, t.time)
+}
+
 /// The claims of one lock: the cheapest steal per delay, and the owner's exit.
 pub fn claims(lock: &Lock, users: &BTreeSet<String>, groups: &[KeyGroup]) -> Vec<Claim> {
     let owners = owners(lock, users);
     let mut out: Vec<Claim> = Vec::new();
     let mut seen: Vec<Timelocks> = Vec::new();
-    let mut exit = false;
+    // The exit `explain` states: the owner's quickest way out.
+    let mut exit: Option<(usize, usize, Timelocks)> = None;
     for (i, path) in lock.paths.iter().enumerate() {
         let t = path.policy.timelocks();
         let sets = minimal(&path.policy);
-        if !exit
-            && let Some(set) =
-                sets.iter().find(|s| !s.is_empty() && s.iter().all(|h| owners.contains(h)))
+        if let Some(set) =
+            sets.iter().find(|s| !s.is_empty() && s.iter().all(|h| owners.contains(h)))
+            && exit.as_ref().is_none_or(|(_, _, e)| wait(&t) < wait(e))
         {
+            // Replace an earlier, slower exit claim.
+            if let Some((at, _, _)) = exit {
+                out.remove(at);
+            }
+            exit = Some((out.len(), i, t));
             out.push(Claim { what: "exit", path: i, signers: set.clone(), aggregate: false });
-            exit = true;
         }
         if seen.contains(&t) {
             continue;

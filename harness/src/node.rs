@@ -117,7 +117,8 @@ impl Node {
         Ok(node)
     }
 
-    /// Polls until the RPC answers `getblockchaininfo` (bounded, backing off from 1 ms), and
+    /// Polls until the RPC answers `getblockchaininfo` (every 1 to 2 ms: a refused loopback
+    /// connection costs nothing, and a longer pause is time the node waits for), and
     /// returns the chain the node runs. Fails early when the process exits.
     fn wait_ready(&mut self) -> Result<String, String> {
         let started = Instant::now();
@@ -136,7 +137,7 @@ impl Node {
                 return Err(format!("its RPC did not answer within {READY_TIMEOUT:?}"));
             }
             thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
+            pause = (pause * 2).min(Duration::from_millis(2));
         }
     }
 

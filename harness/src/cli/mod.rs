@@ -20,9 +20,11 @@ pub(crate) use exit::Exit;
 /// peglab: a regtest lab for Bitcoin peg mechanisms.
 ///
 /// Runs scenario files against real regtest bitcoind nodes: federated pegs (Liquid, Rootstock),
-/// SPV bridges, staking scripts (Babylon, Core) and plain multisig custody. Every Bitcoin-side
+/// threshold-signer custody (sBTC, tBTC), SPV bridges, staking scripts (Babylon, Core),
+/// optimistic BitVM2 bridges (Clementine) and any custody as a descriptor. Every Bitcoin-side
 /// step is a real transaction Bitcoin Core judges; the pegs' other sides follow their upstream
-/// rules. Start with `peglab new --list`.
+/// rules. `peglab explain` reads what each peg trusts from its scripts. Start with
+/// `peglab new --list`.
 ///
 /// Exit codes: 0 all passed, 1 some scenario failed, 2 invalid input, 3 the lab failed,
 /// 4 a bug in peglab.

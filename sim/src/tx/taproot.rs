@@ -1,13 +1,19 @@
 //! Signing tapscript leaves (BIP341/342) and assembling their witnesses.
 
 use bitcoin::{
-    ScriptBuf, Transaction, TxOut, Witness,
+    PublicKey, ScriptBuf, Transaction, TxOut, Witness, XOnlyPublicKey,
     hashes::Hash,
     key::Keypair,
-    secp256k1::{Message, Secp256k1, Signing},
+    secp256k1::{Message, Parity, Secp256k1, Signing},
     sighash::{Prevouts, SighashCache, TapSighashType},
     taproot::{LeafVersion, Signature, TapLeafHash, TaprootSpendInfo},
 };
+
+/// `key` as the compressed key with even y a BIP340 signer stands for (how a descriptor and a
+/// lock's holders name an x-only key).
+pub(crate) fn even(key: XOnlyPublicKey) -> PublicKey {
+    PublicKey::new(key.public_key(Parity::Even))
+}
 
 /// The BIP341 script-path digest (default sighash) of input `index` spending `prevout` through
 /// `script`, for the single-input transactions Babylon uses (the default sighash commits to

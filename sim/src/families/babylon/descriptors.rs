@@ -12,24 +12,20 @@
 
 use std::str::FromStr;
 
-use bitcoin::{PublicKey, XOnlyPublicKey, secp256k1::Parity};
+use bitcoin::{PublicKey, XOnlyPublicKey};
 use miniscript::Descriptor;
 
 use super::script::{Delegation, NUMS};
-
-/// The key with even y of an x-only key, as a descriptor holds it.
-pub(crate) fn even(key: &XOnlyPublicKey) -> PublicKey {
-    PublicKey::new(bitcoin::secp256k1::PublicKey::from_x_only_public_key(*key, Parity::Even))
-}
+use crate::tx::taproot::even;
 
 fn group(keys: &[XOnlyPublicKey], k: usize, verify: bool) -> String {
     let mut keys = keys.to_vec();
     keys.sort_by_key(|k| k.serialize());
     let v = if verify { "v:" } else { "" };
     match keys.as_slice() {
-        [one] => format!("{v}pk({})", even(one)),
+        [one] => format!("{v}pk({})", even(*one)),
         many => {
-            let list: Vec<String> = many.iter().map(|k| even(k).to_string()).collect();
+            let list: Vec<String> = many.iter().map(|k| even(*k).to_string()).collect();
             format!("{v}multi_a({k},{})", list.join(","))
         }
     }
@@ -37,7 +33,7 @@ fn group(keys: &[XOnlyPublicKey], k: usize, verify: bool) -> String {
 
 impl Delegation {
     fn staker_and(&self, rest: &str) -> String {
-        format!("and_v(v:pk({}),{rest})", even(&self.staker))
+        format!("and_v(v:pk({}),{rest})", even(self.staker))
     }
 
     fn timelock_leaf(&self, blocks: u16) -> String {

@@ -499,10 +499,12 @@ impl PegSpec for Spec {
         let d = self.delegation(keys, &secp);
         let mut holders = crate::lock::Holders::new();
         let staking_key = keys.user_secret(Purpose::Staking, &self.staker);
-        holders.insert(descriptors::even(&d.staker), (self.staker.clone(), staking_key));
+        holders.insert(crate::tx::taproot::even(d.staker), (self.staker.clone(), staking_key));
         for name in self.providers.iter().chain(&self.covenant) {
-            holders
-                .insert(descriptors::even(&keys.x_only(name)), (name.clone(), keys.secret(name)));
+            holders.insert(
+                crate::tx::taproot::even(keys.x_only(name)),
+                (name.clone(), keys.secret(name)),
+            );
         }
         let lock = |coins: &str,
                     descriptor: miniscript::Descriptor<bitcoin::PublicKey>,

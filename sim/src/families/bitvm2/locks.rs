@@ -5,11 +5,12 @@
 
 use bitcoin::secp256k1::Secp256k1;
 
-use super::{NOFN, Preset, Spec, even, graph, script};
+use super::{NOFN, Preset, Spec, graph, script};
 use crate::{
     lock::{self, Holders, Lock, Slot, Spender, Wrap},
     policy::{Policy, SpendPath, Timelocks},
     run::keys::{KeyBook, Purpose},
+    tx::taproot::even,
 };
 
 /// The locks of `spec`.

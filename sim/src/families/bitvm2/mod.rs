@@ -25,8 +25,7 @@ pub(crate) mod wots;
 use std::sync::Arc;
 
 use bitcoin::{
-    Amount, PublicKey, XOnlyPublicKey,
-    key::Parity,
+    Amount, XOnlyPublicKey,
     secp256k1::{Secp256k1, SecretKey},
 };
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -225,11 +224,6 @@ pub(crate) struct Spec {
     timeouts: Timeouts,
     program: Program,
     connectors: Connectors,
-}
-
-/// A compressed key with even y for an x-only key (the one a BIP340 signer stands for).
-fn even(key: XOnlyPublicKey) -> PublicKey {
-    PublicKey::new(key.public_key(Parity::Even))
 }
 
 impl Spec {

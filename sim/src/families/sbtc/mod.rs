@@ -16,8 +16,7 @@ mod verbs;
 use std::sync::{Arc, OnceLock};
 
 use bitcoin::{
-    Amount, PublicKey, ScriptBuf,
-    key::Parity,
+    Amount, ScriptBuf,
     secp256k1::{Secp256k1, Verification},
 };
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -33,6 +32,7 @@ use crate::{
         keys::{KeyBook, Purpose},
     },
     scenario::{Members, Reader},
+    tx::taproot::even,
 };
 use script::{DepositTerms, deposit_info, deposit_script, reclaim_script, user_script};
 use signers::Group;
@@ -158,11 +158,6 @@ impl Spec {
 /// The seed of a DKG: the scenario's seed, the peg, the generation.
 pub(crate) fn label(keys: &KeyBook, peg: &str, generation: usize) -> String {
     format!("{}/{peg}/dkg-{generation}", keys.seed())
-}
-
-/// `key` as a compressed key with even y: the one a BIP340 signer stands for.
-pub(crate) fn even(key: bitcoin::XOnlyPublicKey) -> PublicKey {
-    PublicKey::new(key.public_key(Parity::Even))
 }
 
 /// A user's deposit leaves under `group`'s key.

@@ -10,6 +10,7 @@
 use bitcoin::{
     XOnlyPublicKey,
     hashes::{Hash, sha256},
+    hex::DisplayHex,
     secp256k1::SecretKey,
 };
 use musig2::{
@@ -68,7 +69,12 @@ impl Committee {
             .enumerate()
             .map(|(i, secret)| {
                 let seed = sha256::Hash::hash(
-                    format!("peglab/musig2-nonce/{}/{i}/{}", self.label, hex(&message)).as_bytes(),
+                    format!(
+                        "peglab/musig2-nonce/{}/{i}/{}",
+                        self.label,
+                        message.to_lower_hex_string()
+                    )
+                    .as_bytes(),
                 )
                 .to_byte_array();
                 SecNonceBuilder::from_seckey(seed, *secret)
@@ -94,15 +100,12 @@ impl Committee {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     //! BIP-327's own vectors (bitcoin/bips `bip-0327/vectors/` @ 7fe0b034, in `testdata/`):
     //! the crate peglab signs with agrees with them.
 
+    use bitcoin::hex::FromHex;
     use musig2::{BinaryEncoding, LiftedSignature, PubNonce};
     use serde_json::Value;
 
@@ -117,11 +120,7 @@ mod tests {
     }
 
     fn bytes(v: &Value) -> Vec<u8> {
-        let text = v.as_str().expect("hex");
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
+        Vec::from_hex(v.as_str().expect("hex")).expect("hex")
     }
 
     fn points(v: &Value, key: &str, indices: &Value) -> Vec<Point> {

@@ -10,8 +10,11 @@
 //! signature is, per digit, the secret hashed `digit` times and the digit as a minimal script
 //! number (0 is the empty item).
 
+use std::sync::OnceLock;
+
 use bitcoin::{
     hashes::{Hash, hash160},
+    hex::FromHex,
     opcodes::all::*,
     script::Builder,
 };
@@ -205,45 +208,66 @@ pub(crate) fn drop_digits(builder: Builder, ps: Params) -> Builder {
     b
 }
 
+/// One of BitVM's published vectors (`bitvm/wots-test-vectors.json` @ 23c6cdf6, in
+/// `testdata/`): a message, a secret, its public key and the signature's witness items.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Vector {
+    message: String,
+    /// Only the tests sign with it.
+    #[cfg(test)]
+    secret_key: String,
+    public_key: Vec<String>,
+    witness: Vec<String>,
+}
+
+fn bytes(text: &str) -> Vec<u8> {
+    Vec::from_hex(text).expect("the vectors are hex")
+}
+
+impl Vector {
+    pub(crate) fn message(&self) -> Vec<u8> {
+        bytes(&self.message)
+    }
+
+    #[cfg(test)]
+    fn secret(&self) -> Vec<u8> {
+        bytes(&self.secret_key)
+    }
+
+    pub(crate) fn public_key(&self) -> PublicKey {
+        self.public_key.iter().map(|h| bytes(h).try_into().expect("20-byte hashes")).collect()
+    }
+
+    /// The witness items, bottom of the stack first.
+    pub(crate) fn witness(&self) -> Vec<Vec<u8>> {
+        self.witness.iter().map(|h| bytes(h)).collect()
+    }
+}
+
+/// BitVM's 21 vectors, parsed once.
+pub(crate) fn bitvm_vectors() -> &'static [Vector] {
+    static VECTORS: OnceLock<Vec<Vector>> = OnceLock::new();
+    VECTORS.get_or_init(|| {
+        serde_json::from_str(include_str!("testdata/wots-test-vectors.json"))
+            .expect("the vectors parse")
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use serde_json::Value;
-
     use super::*;
-
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// BitVM's 21 published vectors: keys and witnesses, byte for byte.
     #[test]
     fn keys_and_signatures_match_bitvm_vectors() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/src/families/bitvm2/testdata/wots-test-vectors.json"
-        );
-        let vectors: Vec<Value> =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let vectors = bitvm_vectors();
         assert_eq!(vectors.len(), 21);
-        for v in &vectors {
-            let message = hex(v["message"].as_str().unwrap());
-            let secret = hex(v["secretKey"].as_str().unwrap());
+        for v in vectors {
+            let (message, secret) = (v.message(), v.secret());
             let ps = Params::for_bytes(message.len() as u32);
-            let public: Vec<Vec<u8>> =
-                public_key(ps, &secret).into_iter().map(|h| h.to_vec()).collect();
-            let expected: Vec<Vec<u8>> = v["publicKey"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| hex(h.as_str().unwrap()))
-                .collect();
-            assert_eq!(public, expected, "public key of {}", v["message"]);
-            let witness: Vec<Vec<u8>> =
-                v["witness"].as_array().unwrap().iter().map(|h| hex(h.as_str().unwrap())).collect();
-            assert_eq!(sign(ps, &secret, &message), witness, "signature of {}", v["message"]);
+            assert_eq!(public_key(ps, &secret), v.public_key(), "public key of {}", v.message);
+            assert_eq!(sign(ps, &secret, &message), v.witness(), "signature of {}", v.message);
         }
     }
 

@@ -1,6 +1,6 @@
 //! BitVM's published WOTS vectors on regtest.
 
-use bitcoin::{Amount, Sequence, TxOut, hashes::Hash};
+use bitcoin::{Amount, Sequence, TxOut, hashes::Hash, hex::DisplayHex};
 
 use super::super::{
     graph::{self, FEE},
@@ -23,29 +23,11 @@ impl State {
         cx: &mut Cx<'_>,
         result: &mut StepResult,
     ) -> Result<Outcome, RunError> {
-        let vectors: Vec<serde_json::Value> =
-            serde_json::from_str(WOTS_VECTORS).expect("the vectors parse");
-        let v = &vectors[step.vector];
-        let hex = |text: &str| -> Vec<u8> {
-            (0..text.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
-                .collect()
-        };
-        let message_len = v["message"].as_str().expect("a message").len() / 2;
-        let ps = wots::Params::for_bytes(message_len as u32);
-        let public: wots::PublicKey = v["publicKey"]
-            .as_array()
-            .expect("keys")
-            .iter()
-            .map(|h| hex(h.as_str().expect("hex")).try_into().expect("20 bytes"))
-            .collect();
-        let mut items: Vec<Vec<u8>> = v["witness"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|h| hex(h.as_str().expect("hex")))
-            .collect();
+        let v = &wots::bitvm_vectors()[step.vector];
+        let message = v.message();
+        let ps = wots::Params::for_bytes(message.len() as u32);
+        let public = v.public_key();
+        let mut items = v.witness();
         match step.twin {
             None => {}
             Some(Twin::DigitChanged) => {
@@ -87,15 +69,13 @@ impl State {
         result.events.push(Event::note(
             &self.peg,
             format!(
-                "BitVM WOTS vector {} ({message_len}-byte message {}): {} bytes of leaf",
+                "BitVM WOTS vector {} ({}-byte message {}): {} bytes of leaf",
                 step.vector,
-                v["message"].as_str().unwrap_or(""),
+                message.len(),
+                message.to_lower_hex_string(),
                 leaf.len()
             ),
         ));
         self.submit(cx, &step.name, &b, step.via, result)
     }
 }
-
-/// BitVM/BitVM `bitvm/wots-test-vectors.json` @ 23c6cdf6.
-const WOTS_VECTORS: &str = include_str!("../testdata/wots-test-vectors.json");

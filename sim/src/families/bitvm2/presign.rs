@@ -45,7 +45,7 @@ impl Presigned {
 
 /// A single key signs input `index` of `built`: through `leaf`, or by its key path (BIP86
 /// tweak: no tree) when there is none.
-pub(crate) fn operator_sig(
+pub(crate) fn single_sig(
     secp: &Secp256k1<All>,
     secret: &SecretKey,
     built: &Built,
@@ -128,7 +128,7 @@ pub(crate) fn presign(
     out.sigs = committee_sigs(committee, &nofn_slots, &mut out.sessions);
     let challenge_leaf = script::checksig(terms.operator);
     let op = |built: &Built, index, leaf: Option<&ScriptBuf>, ty| {
-        operator_sig(secp, operator, built, index, leaf, ty)
+        single_sig(secp, operator, built, index, leaf, ty)
     };
     let single_acp = TapSighashType::SinglePlusAnyoneCanPay;
     out.sigs.insert(("challenge", 0), op(&graph.challenge, 0, Some(&challenge_leaf), single_acp));

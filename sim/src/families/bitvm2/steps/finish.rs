@@ -1,6 +1,8 @@
 //! Each transaction of the graph finished: its presigned signatures, the live ones, the
 //! WOTS commitments; then submitted.
 
+use std::sync::Arc;
+
 use bitcoin::{Sequence, TxOut, Witness, sighash::TapSighashType};
 
 use super::super::{
@@ -10,7 +12,8 @@ use super::super::{
     verbs::{Step, Tx},
     wots,
 };
-use super::{State, leaf_witness};
+use super::State;
+use crate::tx::taproot::leaf_witness;
 use crate::{
     families::truc::steps::{anyone, spend_anyone},
     run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, stalled},
@@ -32,17 +35,18 @@ impl State {
         let Some(d) = self.deposit.as_ref() else {
             return Ok(stalled("no-deposit", "the peg has no deposit yet"));
         };
-        let g = d.graph.clone();
+        // Shared, not copied: the step borrows `self` mutably to submit.
+        let g = Arc::clone(&d.graph);
         let p = match (&d.presigned, step.tx) {
-            (Some(p), _) => p.clone(),
+            (Some(p), _) => Arc::clone(p),
             // The depositor's own spends need no presignature.
-            (None, Tx::TakeBack | Tx::KeyPath) => Presigned::default(),
+            (None, Tx::TakeBack | Tx::KeyPath) => Arc::new(Presigned::default()),
             (None, _) => {
                 let why = "the committee never presigned this deposit's graph (a verifier was offline at deposit)";
                 return Ok(stalled("not-presigned", why));
             }
         };
-        let t = self.terms.clone();
+        let t = Arc::clone(&self.terms);
         let s = cx.secp;
         let needs_operator = matches!(
             step.tx,
@@ -77,7 +81,7 @@ impl State {
                     vec![TxOut { value: d.out.1.value - FEE, script_pubkey: to }],
                 );
                 let sig =
-                    presign::operator_sig(s, &secret, &b, 0, Some(&leaf), TapSighashType::Default);
+                    presign::single_sig(s, &secret, &b, 0, Some(&leaf), TapSighashType::Default);
                 b.tx.input[0].witness = leaf_witness(vec![sig], &leaf, &d.info);
                 b
             }
@@ -113,7 +117,7 @@ impl State {
                                 < t.council_threshold =>
                         {
                             let secret = cx.keys.secret(name).expect("a signer's key");
-                            presign::operator_sig(
+                            presign::single_sig(
                                 s,
                                 &secret,
                                 &b,

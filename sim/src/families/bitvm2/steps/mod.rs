@@ -8,6 +8,8 @@ mod finish;
 mod users;
 mod wots_vector;
 
+use std::sync::Arc;
+
 use bitcoin::{
     Amount, OutPoint, ScriptBuf, Transaction, TxOut, Witness,
     hashes::{Hash, hash160, sha256},
@@ -51,16 +53,16 @@ struct Deposit {
     user: String,
     info: TaprootSpendInfo,
     out: (OutPoint, TxOut),
-    graph: Graph,
+    graph: Arc<Graph>,
     /// None when a verifier was offline: MuSig2 n-of-n needs every one of them.
-    presigned: Option<Presigned>,
+    presigned: Option<Arc<Presigned>>,
 }
 
 /// A BitVM2 peg's running state.
 pub(super) struct State {
     peg: String,
     preset: Preset,
-    terms: Terms,
+    terms: Arc<Terms>,
     committee: Committee,
     operator: String,
     operator_secret: SecretKey,
@@ -93,11 +95,6 @@ fn outputs_where(tx: &Transaction, keep: impl Fn(&TxOut) -> bool) -> Vec<(OutPoi
         .filter(|(_, o)| keep(o))
         .map(|(vout, o)| (OutPoint::new(txid, vout as u32), o.clone()))
         .collect()
-}
-
-/// `items`, then the leaf and its control block.
-fn leaf_witness(items: Vec<Vec<u8>>, leaf: &ScriptBuf, info: &TaprootSpendInfo) -> Witness {
-    crate::tx::taproot::leaf_witness(items, leaf, info)
 }
 
 impl State {
@@ -176,7 +173,7 @@ impl State {
         Ok(Self {
             peg: peg.to_owned(),
             preset: spec.preset,
-            terms,
+            terms: Arc::new(terms),
             committee,
             operator: spec.operator.clone(),
             operator_secret,
@@ -213,7 +210,7 @@ impl State {
         index: usize,
         leaf: Option<&ScriptBuf>,
     ) -> Vec<u8> {
-        presign::operator_sig(
+        presign::single_sig(
             cx.secp,
             &self.operator_secret,
             built,

@@ -1,6 +1,8 @@
 //! What happens outside the presigned graph: the deposit, the payouts (the operator fronting
 //! one, or the committee paying from the vault), and spends by real internal keys.
 
+use std::sync::Arc;
+
 use bitcoin::{OutPoint, Sequence, TxOut, Witness, sighash::TapSighashType};
 
 use super::super::{
@@ -9,7 +11,8 @@ use super::super::{
     presign, script,
     verbs::{KeyPathOutput, Step},
 };
-use super::{Deposit, State, WITHDRAWAL_UTXO, leaf_witness};
+use super::{Deposit, State, WITHDRAWAL_UTXO};
+use crate::tx::taproot::leaf_witness;
 use crate::{
     families::truc::steps::p2a,
     run::{Cx, Event, Outcome, RunError, StepResult, keys::Purpose, stalled},
@@ -83,7 +86,7 @@ impl State {
                     presigned.sessions
                 ),
             ));
-            Some(presigned)
+            Some(Arc::new(presigned))
         } else {
             let text = format!(
                 "the committee cannot presign: {} offline, and MuSig2 n-of-n needs every verifier; the deposit stays where it is until the user takes it back",
@@ -97,7 +100,7 @@ impl State {
             name: step.name.clone(),
             amount: value,
         });
-        self.deposit = Some(Deposit { user, info, out, graph, presigned });
+        self.deposit = Some(Deposit { user, info, out, graph: Arc::new(graph), presigned });
         Ok(paid.outcome)
     }
 
@@ -131,8 +134,8 @@ impl State {
             vec![payout, change, anchor, marker],
         );
         b.tx.input[0].witness = Witness::from_slice(&[user_sig(cx, &user, &b)]);
-        let operator_sig = self.op_sig(cx, &b, 1, None);
-        b.tx.input[1].witness = Witness::from_slice(&[operator_sig]);
+        let single_sig = self.op_sig(cx, &b, 1, None);
+        b.tx.input[1].witness = Witness::from_slice(&[single_sig]);
         let outcome = self.submit(cx, &step.name, &b, step.via, result)?;
         if matches!(outcome, Outcome::Accepted) {
             self.fronting = None;
@@ -252,5 +255,5 @@ impl State {
 fn user_sig(cx: &Cx<'_>, user: &str, built: &Built) -> Vec<u8> {
     let secret = cx.keys.user_secret(Purpose::Staking, user).expect("a user's key");
     let single_acp = TapSighashType::SinglePlusAnyoneCanPay;
-    presign::operator_sig(cx.secp, &secret, built, 0, None, single_acp)
+    presign::single_sig(cx.secp, &secret, built, 0, None, single_acp)
 }

@@ -8,7 +8,8 @@ use super::super::{
     verbs::{Step, Twin},
     wots,
 };
-use super::{State, leaf_witness};
+use super::State;
+use crate::tx::taproot::leaf_witness;
 use crate::{
     families::truc::steps::anyone,
     run::{Cx, Event, Outcome, RunError, StepResult},

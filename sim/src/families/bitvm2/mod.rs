@@ -20,6 +20,7 @@ pub(crate) mod presign;
 mod script;
 mod steps;
 mod verbs;
+pub(crate) mod watchtower;
 pub(crate) mod wots;
 
 use std::sync::Arc;

@@ -10,6 +10,7 @@ use super::super::{
     presign::{self, Presigned},
     script::{self, STATE},
     verbs::{Step, Tx},
+    watchtower::WATCHTOWER_CHALLENGE_BYTES,
     wots,
 };
 use super::State;
@@ -290,7 +291,7 @@ impl State {
                     &self.peg,
                     format!(
                         "{name} commits {} bytes in an OP_RETURN (Clementine's proof of the heaviest chain; standard from Bitcoin Core 30)",
-                        graph::WATCHTOWER_CHALLENGE_BYTES
+                        WATCHTOWER_CHALLENGE_BYTES
                     ),
                 ));
                 b

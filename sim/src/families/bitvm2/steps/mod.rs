@@ -25,6 +25,7 @@ use super::{
     presign::{self, Presigned},
     script::{self, STATE},
     verbs::{Step, Tx},
+    watchtower::Watchtower,
     wots,
 };
 use crate::{
@@ -135,7 +136,7 @@ impl State {
             watchtowers: preimages
                 .iter()
                 .zip(&spec.watchtowers)
-                .map(|(preimage, w)| graph::Watchtower {
+                .map(|(preimage, w)| Watchtower {
                     key: cx.keys.x_only(w),
                     hash: hash160::Hash::hash(preimage).to_byte_array(),
                 })
